@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+# Boot the built kernel of a flavour with virtme-ng and run a command in it.
+#
+#   scripts/vm-run.sh [--net loop] [--out DIR] [--no-splat-check] -- CMD [ARG...]
+#
+# The guest sees the host's root file system (read-only, /tmp is a throwaway
+# overlay); DIR (default: a new directory under $XDPRX_CACHE/runs) is mounted
+# read-write at the same path, and the command finds it in $XDPRX_OUT. After the
+# command the guest saves its kernel log there; the run fails if that log shows
+# a BUG, WARNING, KASAN, lockdep, RCU or kmemleak report.
+#
+# Exit status: the guest command's, or 1 for a splat, or 2 if the VM did not
+# run the command at all.
+. "$(dirname "$0")/lib.sh"
+
+net=()
+out=
+splat_check=1
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--net) net=(--network "$2"); shift 2 ;;
+	--out) out=$2; shift 2 ;;
+	--no-splat-check) splat_check=; shift ;;
+	--) shift; break ;;
+	*) break ;;
+	esac
+done
+[ $# -gt 0 ] || die "usage: vm-run.sh [--net loop] [--out DIR] [--no-splat-check] -- CMD..."
+
+build=$(xdprx_build_dir)
+[ -f "$build/arch/x86/boot/bzImage" ] || die "no kernel in $build: run scripts/build-kernel.sh"
+command -v vng >/dev/null || die "vng not found: run scripts/deps.sh"
+
+if [ -z "$out" ]; then
+	out=$XDPRX_CACHE/runs/$(date +%Y%m%d-%H%M%S)-$$
+fi
+mkdir -p "$out"
+out=$(cd "$out" && pwd)
+rm -f "$out/.guest-status" "$out/dmesg.txt"
+
+# KVM where it works; these build machines have no VMX/SVM, so TCG there.
+kvm=(--disable-kvm)
+case "${XDPRX_KVM:-auto}" in
+1) kvm=() ;;
+auto) [ -w /dev/kvm ] && grep -q -w -E 'vmx|svm' /proc/cpuinfo && kvm=() ;;
+esac
+
+# The guest runs the command, records its status, then saves its kernel log
+# after a kmemleak scan.
+inner=$(printf '%q ' "$@")
+script="export XDPRX_OUT=$(printf %q "$out") XDPRX_TOP=$(printf %q "$XDPRX_TOP") \
+XDPRX_KSRC=$(printf %q "$(xdprx_src_dir)") XDPRX_BUILD=$(printf %q "$build"); \
+cd \"\$XDPRX_TOP\"; $inner; echo \$? > \"\$XDPRX_OUT/.guest-status\"; \
+bash \"\$XDPRX_TOP/scripts/guest/finish.sh\""
+
+log "booting $(basename "$build") with vng ${kvm[*]:-(KVM)}; output in $out"
+set +e
+vng --run "$build" "${kvm[@]}" --user root --cpus 2 --memory "${XDPRX_VM_MEMORY:-3G}" \
+	--rwdir "$out" "${net[@]}" --append "panic_on_warn=0 kmemleak=on" \
+	--exec "$script" </dev/null 2>&1 | tee "$out/console.log"
+set -e
+
+[ -f "$out/.guest-status" ] || die "the guest did not run the command (see $out/console.log)"
+status=$(cat "$out/.guest-status")
+
+if [ -n "$splat_check" ]; then
+	[ -f "$out/dmesg.txt" ] || die "the guest saved no kernel log"
+	if ! "$XDPRX_TOP/scripts/check-dmesg.sh" "$out/dmesg.txt"; then
+		[ "$status" != 0 ] || status=1
+	fi
+fi
+exit "$status"
