@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+# Build what the kselftests need against the built kernel: the BPF objects
+# (clang -target bpf) and the test modules (kbuild, out of tree).
+. "$(dirname "$0")/lib.sh"
+
+build=$(xdprx_build_dir)
+[ -f "$build/Module.symvers" ] || die "no kernel build in $build: run scripts/build-kernel.sh"
+st=$XDPRX_TOP/tools/testing/selftests
+inc=/usr/include/$(gcc -print-multiarch 2>/dev/null || echo x86_64-linux-gnu)
+for src in $(find "$st" -name '*.bpf.c' | sort); do
+	obj=${src%.c}.o
+	if [ ! -f "$obj" ] || [ "$src" -nt "$obj" ]; then
+		log "clang -target bpf ${src#"$XDPRX_TOP"/}"
+		"clang$XDPRX_LLVM" -O2 -g -target bpf -I"$inc" -c "$src" -o "$obj" ||
+			die "BPF build of $src failed"
+	fi
+done
+for kb in $(find "$st" -name Kbuild | sort); do
+	dir=$(dirname "$kb")
+	log "module ${dir#"$XDPRX_TOP"/}"
+	make -s -C "$build" M="$dir" LLVM="$XDPRX_LLVM" modules >"$build/extmod.log" 2>&1 ||
+		{ cat "$build/extmod.log" >&2; die "module build in $dir failed"; }
+done

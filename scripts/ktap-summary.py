@@ -1,0 +1,94 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
+"""Count the results of a test run: the KTAP files written by
+scripts/guest/run-tests.sh, the suites that must be there, and the kernel log
+check. Prints one line per failure and ends with 'N passed, N failed'.
+Exit status 0 only if nothing failed and something passed."""
+
+import re
+import sys
+from pathlib import Path
+
+RESULT = re.compile(r'^(?P<indent>\s*)(?P<not>not )?ok \d+(?: (?:- )?(?P<name>[^#]*?))?\s*(?:#\s*(?P<dir>\S+).*)?$')
+
+
+def results(text):
+    """(indent, ok, name, directive) of each KTAP result line."""
+    out = []
+    for line in text.splitlines():
+        m = RESULT.match(line)
+        if m:
+            out.append((len(m['indent'].expandtabs(8)), not m['not'],
+                        (m['name'] or '').strip(), (m['dir'] or '').upper()))
+    return out
+
+
+def main():
+    resdir = Path(sys.argv[1])
+    required = [s for s in sys.argv[2].split(',') if s] if len(sys.argv) > 2 else []
+    splat_ok = sys.argv[3] == 'ok' if len(sys.argv) > 3 else True
+    passed = failed = skipped = 0
+    lines = []
+
+    def count(ok, name, directive):
+        nonlocal passed, failed, skipped
+        if directive == 'SKIP':
+            skipped += 1
+            lines.append(f'SKIP {name}')
+        elif ok:
+            passed += 1
+        else:
+            failed += 1
+            lines.append(f'FAIL {name}')
+
+    # KUnit: a suite's cases are its result lines one level in.
+    seen = set()
+    for f in sorted(resdir.glob('kunit.*.ktap')):
+        suite = f.name[len('kunit.'):-len('.ktap')]
+        seen.add(suite)
+        res = results(f.read_text(errors='replace'))
+        top = [r for r in res if r[0] == 0]
+        inner = [r for r in res if r[0] > 0]
+        level = min((r[0] for r in inner), default=None)
+        cases = [r for r in inner if r[0] == level]
+        for _, ok, name, d in cases:
+            count(ok, f'kunit {suite}: {name}', d)
+        if not cases:
+            # The suite ran no case: skipped as a whole, or it crashed.
+            skip = bool(top) and top[-1][3] == 'SKIP'
+            count(skip, f'kunit {suite}: ran no case', 'SKIP' if skip else '')
+        elif top and not top[-1][1] and all(c[1] for c in cases):
+            count(False, f'kunit {suite}: suite failed (init or exit)', '')
+    for suite in required:
+        if suite not in seen:
+            count(False, f'kunit {suite}: suite missing (not built or not run)', '')
+
+    # kselftests: top-level result lines; the exit status must agree.
+    for f in sorted(resdir.glob('selftest.*.ktap')):
+        name = f.name[len('selftest.'):-len('.ktap')]
+        text = f.read_text(errors='replace')
+        rcf = f.with_suffix('.rc')
+        rc = int(rcf.read_text().strip() or 1) if rcf.exists() else 1
+        res = [r for r in results(text) if r[0] == 0]
+        plan = re.search(r'^1\.\.(\d+)', text, re.M)
+        for _, ok, tname, d in res:
+            count(ok, f'selftest {name}: {tname}', d)
+        if rc == 124:
+            count(False, f'selftest {name}: timed out', '')
+        elif plan and int(plan.group(1)) != len(res):
+            count(False, f'selftest {name}: {len(res)} results for a plan of {plan.group(1)}', '')
+        elif rc not in (0, 4) and all(r[1] for r in res):
+            count(False, f'selftest {name}: exit status {rc}', '')
+        elif not res and rc != 4:
+            count(False, f'selftest {name}: no results', '')
+
+    count(splat_ok, 'kernel log: no BUG/WARNING/KASAN/lockdep/RCU/kmemleak report', '')
+
+    for line in lines:
+        print(line)
+    print(f'{passed} passed, {failed} failed' + (f', {skipped} skipped' if skipped else ''))
+    return 0 if failed == 0 and passed > 0 else 1
+
+
+if __name__ == '__main__':
+    sys.exit(main())

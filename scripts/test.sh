@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-2.0
+# The test command. On a fresh Debian machine it installs what it needs,
+# fetches and stages the kernel, builds the debug flavour (KASAN, lockdep,
+# kmemleak), boots it under virtme-ng and runs every test: the KUnit suites
+# (the XDP rx handler's and the Rust doctests) and the project's kselftests.
+# Ends with 'N passed, N failed'; exits non-zero if anything failed.
+. "$(dirname "$0")/lib.sh"
+export FLAVOUR=debug
+XDPRX_FLAVOUR=debug
+
+t0=$(date +%s)
+phase() { log "[$(( $(date +%s) - t0 )) s] $*"; }
+
+phase "host tools"
+"$XDPRX_TOP/scripts/deps.sh"
+phase "base tree"
+"$XDPRX_TOP/scripts/get-source.sh" >/dev/null
+phase "kernel"
+"$XDPRX_TOP/scripts/build-kernel.sh"
+phase "test modules and BPF objects"
+"$XDPRX_TOP/scripts/build-tests.sh"
+if [ -f "$XDPRX_TOP/Kbuild" ]; then
+	phase "out-of-tree module"
+	make -s -C "$XDPRX_TOP" KDIR="$(xdprx_build_dir)" LLVM="$XDPRX_LLVM" >/dev/null ||
+		die "out-of-tree module build failed"
+fi
+
+out=$XDPRX_CACHE/runs/test-$(date +%Y%m%d-%H%M%S)
+phase "booting the test kernel; results in $out"
+set +e
+"$XDPRX_TOP/scripts/vm-run.sh" --no-splat-check --out "$out" -- \
+	bash scripts/guest/run-tests.sh >"$out.log" 2>&1
+vm=$?
+set -e
+[ -d "$out/results" ] || { tail -n 20 "$out.log" >&2; die "the test VM did not run (exit $vm): see $out.log"; }
+[ -f "$out/dmesg.txt" ] || die "the test VM saved no kernel log: see $out.log"
+
+splat=ok
+"$XDPRX_TOP/scripts/check-dmesg.sh" "$out/dmesg.txt" || splat=fail
+suites=$(grep -v '^#' "$XDPRX_TOP/config/kunit-suites" | paste -sd, -)
+phase "results"
+python3 "$XDPRX_TOP/scripts/ktap-summary.py" "$out/results" "$suites" "$splat"

@@ -1,0 +1,128 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# XDP rx handler on veth. A test handler (xrh_testmod) sits on veth v1, whose
+# native XDP program passes every frame. Frames reach v1 on both veth receive
+# paths: as skbs sent by the peer v0 (the "skb" path) and as xdp_frames that
+# an XDP program on v3 redirects into v0 (the "frame" path). For each path and
+# each handler result, N frames go to v1 and the test checks that the handler
+# saw each of them once and that the result had its effect:
+#
+#   fallback  the frames reach v1's stack as skbs
+#   consumed  the handler keeps (frees) them; nothing reaches the stack
+#   drop      veth drops them and counts xdp_drops
+#   tx        they go back out of v1 through veth's XDP_TX path, to v0
+#   redirect  an XDP program run by the handler redirects them to vr0,
+#             whose peer vr1 receives them
+#
+# Namespaces: v1, vr0, vr1 in the test's own netns; v0, v2, v3 in a peer netns.
+
+set -u
+DIR=$(cd "$(dirname "$0")" && pwd)
+source "${KSFT_HELPERS:-$DIR/../../../kselftest}/ktap_helpers.sh"
+
+N=32
+NS=xrh_main
+PEER=xrh_peer
+MOD=$DIR/xrh_testmod/xrh_testmod.ko
+OBJ=$DIR/xdp_progs.bpf.o
+CTL=/sys/kernel/debug/xrh_testmod
+PINDIR=/sys/fs/bpf/xrh_progs
+PIN=$PINDIR/xrh_redirect
+
+cleanup() {
+	ip netns exec "$NS" sh -c "echo - > $CTL/attach" 2>/dev/null
+	ip netns del "$NS" 2>/dev/null
+	ip netns del "$PEER" 2>/dev/null
+	rm -rf "$PINDIR"
+	rmmod xrh_testmod 2>/dev/null
+}
+
+setup() {
+	mountpoint -q /sys/kernel/debug || mount -t debugfs none /sys/kernel/debug
+	mountpoint -q /sys/fs/bpf || mount -t bpf bpf /sys/fs/bpf
+	insmod "$MOD" || return 1
+	ip netns add "$NS" && ip netns add "$PEER" || return 1
+	# The device under test, and the feed of its frame path.
+	ip -n "$NS" link add v1 type veth peer name v0 netns "$PEER" index 4000 || return 1
+	ip -n "$PEER" link add v2 type veth peer name v3 || return 1
+	# The redirect target and its peer.
+	ip -n "$NS" link add vr0 index 4100 type veth peer name vr1 || return 1
+	for d in v1 vr0 vr1; do ip -n "$NS" link set "$d" up || return 1; done
+	for d in v0 v2 v3; do ip -n "$PEER" link set "$d" up || return 1; done
+	ip -n "$NS" link set v1 xdpdrv obj "$OBJ" program xrh_pass || return 1
+	# ndo_xdp_xmit into a veth needs XDP on its peer: v1 has it, vr1 too.
+	ip -n "$NS" link set vr1 xdpdrv obj "$OBJ" program xrh_pass || return 1
+	ip -n "$PEER" link set v3 xdpdrv obj "$OBJ" program xrh_feed || return 1
+	# v0 is a redirect target too (the frame path): XDP on its peer v1 is set.
+	bpftool prog loadall "$OBJ" "$PINDIR" type xdp || return 1
+	ip netns exec "$NS" sh -c "echo v1 > $CTL/attach" || return 1
+	V1_MAC=$(ip netns exec "$NS" cat /sys/class/net/v1/address)
+}
+
+stat_of() { sed -n "s/^$1 //p" "$CTL/stats"; }
+ethtool_of() { ip netns exec "$NS" ethtool -S v1 | awk -v k="rx_queue_0_$1:" '$1 == k { print $2 }'; }
+
+# run_case PATH MODE: send N frames to v1 along PATH with the handler in MODE,
+# and check the effect.
+run_case() {
+	local path=$1 mode=$2 tag=$1-$2 ok=1 fifo pids=() cnt_v1 cnt_v0 cnt_vr1 drops0 drops1 want_result
+	echo "$mode" > "$CTL/mode"
+	[ "$mode" = prog ] && python3 "$DIR/xrh_pkt.py" setprog "$PIN" "$CTL/prog"
+	echo 0 > "$CTL/stats"
+	drops0=$(ethtool_of xdp_drops)
+
+	fifo=$(mktemp -d)
+	ip netns exec "$NS" python3 "$DIR/xrh_pkt.py" count v1 "$tag" 3 >"$fifo/v1" & pids+=($!)
+	ip netns exec "$PEER" python3 "$DIR/xrh_pkt.py" count v0 "$tag" 3 >"$fifo/v0" & pids+=($!)
+	ip netns exec "$NS" python3 "$DIR/xrh_pkt.py" count vr1 "$tag" 3 >"$fifo/vr1" & pids+=($!)
+	for f in v1 v0 vr1; do
+		while ! grep -q ready "$fifo/$f" 2>/dev/null; do sleep 0.1; done
+	done
+	if [ "$path" = skb ]; then
+		ip netns exec "$PEER" python3 "$DIR/xrh_pkt.py" send v0 "$V1_MAC" "$N" "$tag"
+	else
+		ip netns exec "$PEER" python3 "$DIR/xrh_pkt.py" send v2 "$V1_MAC" "$N" "$tag"
+	fi
+	wait "${pids[@]}"
+	cnt_v1=$(tail -n1 "$fifo/v1"); cnt_v0=$(tail -n1 "$fifo/v0"); cnt_vr1=$(tail -n1 "$fifo/vr1")
+	rm -rf "$fifo"
+	drops1=$(ethtool_of xdp_drops)
+
+	case $mode in
+	fallback) want_result=pass_fallback ;;
+	prog) want_result=redirect ;;
+	*) want_result=$mode ;;
+	esac
+	check() { if [ "$1" != "$2" ]; then ktap_print_msg "$path/$mode: $3 is $1, want $2"; ok=0; fi; }
+	check "$(stat_of calls)" "$N" "handler calls"
+	check "$(stat_of "$want_result")" "$N" "handler $want_result results"
+	check "$cnt_v1" "$([ "$mode" = fallback ] && echo "$N" || echo 0)" "frames on v1's stack"
+	check "$cnt_v0" "$([ "$mode" = tx ] && echo "$N" || echo 0)" "frames sent back to v0"
+	check "$cnt_vr1" "$([ "$mode" = prog ] && echo "$N" || echo 0)" "frames redirected to vr1"
+	check "$((drops1 - drops0))" "$([ "$mode" = drop ] && echo "$N" || echo 0)" "xdp_drops of v1"
+	[ "$mode" = prog ] && echo -1 > "$CTL/prog"
+	[ $ok = 1 ]
+}
+
+ktap_print_header
+[ "$(id -u)" = 0 ] || { ktap_skip_all "needs root"; exit "$KSFT_SKIP"; }
+[ -f "$MOD" ] && [ -f "$OBJ" ] || { ktap_skip_all "xrh_testmod.ko or xdp_progs.bpf.o not built"; exit "$KSFT_SKIP"; }
+trap cleanup EXIT
+if ! setup; then
+	ktap_exit_fail_msg "setup failed"
+fi
+
+ktap_set_plan 10
+for path in skb frame; do
+	for mode in fallback consumed drop tx prog; do
+		name=$path-$mode
+		[ "$mode" = prog ] && name=$path-redirect
+		if run_case "$path" "$mode"; then
+			ktap_test_pass "$name"
+		else
+			ktap_test_fail "$name"
+		fi
+	done
+done
+ktap_finished

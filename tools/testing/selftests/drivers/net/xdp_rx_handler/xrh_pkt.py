@@ -1,0 +1,74 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
+"""Helpers of the XDP rx handler selftests.
+
+  xrh_pkt.py send DEV DST_MAC COUNT TAG     send COUNT tagged Ethernet frames
+  xrh_pkt.py count DEV TAG SECONDS          print how many tagged frames DEV
+                                            received within SECONDS
+  xrh_pkt.py setprog PIN FILE               open the pinned BPF program PIN
+                                            and write its fd to FILE
+"""
+
+import ctypes
+import os
+import socket
+import struct
+import sys
+import time
+
+ETH_P_XRH = 0x88b5  # IEEE 802 local experimental ethertype
+ETH_P_ALL = 0x0003
+PACKET_OUTGOING = 4
+
+
+def mac(s):
+    return bytes(int(b, 16) for b in s.split(':'))
+
+
+def send(dev, dst, count, tag):
+    s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
+    s.bind((dev, 0))
+    src = mac(open(f'/sys/class/net/{dev}/address').read().strip())
+    for i in range(int(count)):
+        payload = b'XRH:' + tag.encode() + struct.pack('!I', i)
+        frame = mac(dst) + src + struct.pack('!H', ETH_P_XRH) + payload
+        s.send(frame.ljust(60, b'\0'))
+
+
+def count(dev, tag, seconds):
+    s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_ALL))
+    s.bind((dev, 0))
+    s.settimeout(0.2)
+    want = b'XRH:' + tag.encode()
+    n = 0
+    end = time.monotonic() + float(seconds)
+    # Tell the caller the socket is bound before it sends.
+    print('ready', flush=True)
+    while time.monotonic() < end:
+        try:
+            data, addr = s.recvfrom(2048)
+        except socket.timeout:
+            continue
+        if addr[2] == PACKET_OUTGOING:
+            continue
+        if data[12:14] == struct.pack('!H', ETH_P_XRH) and data[14:14 + len(want)] == want:
+            n += 1
+    print(n, flush=True)
+
+
+def setprog(pin, path):
+    libc = ctypes.CDLL(None, use_errno=True)
+    nr_bpf, bpf_obj_get = 321, 7  # x86_64
+    name = ctypes.create_string_buffer(pin.encode())
+    attr = struct.pack('=QII', ctypes.addressof(name), 0, 0).ljust(128, b'\0')
+    buf = ctypes.create_string_buffer(attr, len(attr))
+    fd = libc.syscall(nr_bpf, bpf_obj_get, buf, len(attr))
+    if fd < 0:
+        sys.exit(f'BPF_OBJ_GET {pin}: {os.strerror(ctypes.get_errno())}')
+    with open(path, 'w') as f:
+        f.write(str(fd))
+
+
+if __name__ == '__main__':
+    cmd, args = sys.argv[1], sys.argv[2:]
+    {'send': send, 'count': count, 'setprog': setprog}[cmd](*args)
