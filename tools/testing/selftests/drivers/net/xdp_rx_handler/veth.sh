@@ -30,8 +30,11 @@ CTL=/sys/kernel/debug/xrh_testmod
 PINDIR=/sys/fs/bpf/xrh_progs
 PIN=$PINDIR/xrh_redirect
 
+# ip netns exec remounts /sys, hiding debugfs: enter the netns only.
+in_ns() { nsenter --net="/run/netns/$NS" "$@"; }
+
 cleanup() {
-	ip netns exec "$NS" sh -c "echo - > $CTL/attach" 2>/dev/null
+	in_ns sh -c "echo - > $CTL/attach" 2>/dev/null
 	ip netns del "$NS" 2>/dev/null
 	ip netns del "$PEER" 2>/dev/null
 	rm -rf "$PINDIR"
@@ -56,7 +59,7 @@ setup() {
 	ip -n "$PEER" link set v3 xdpdrv obj "$OBJ" program xrh_feed || return 1
 	# v0 is a redirect target too (the frame path): XDP on its peer v1 is set.
 	bpftool prog loadall "$OBJ" "$PINDIR" type xdp || return 1
-	ip netns exec "$NS" sh -c "echo v1 > $CTL/attach" || return 1
+	in_ns sh -c "echo v1 > $CTL/attach" || return 1
 	V1_MAC=$(ip netns exec "$NS" cat /sys/class/net/v1/address)
 }
 

@@ -52,7 +52,7 @@ static rx_handler_result_t xrh_skb_handler(struct sk_buff **pskb)
 	return RX_HANDLER_PASS;
 }
 
-static rx_xdp_handler_result_t xrh_run_prog(struct net_device *dev,
+static enum rx_xdp_handler_result xrh_run_prog(struct net_device *dev,
 					    struct xdp_buff *xdp)
 {
 	struct bpf_prog *prog = rcu_dereference(xrh.prog);
@@ -83,10 +83,10 @@ static rx_xdp_handler_result_t xrh_run_prog(struct net_device *dev,
 	}
 }
 
-static rx_xdp_handler_result_t xrh_handler(struct net_device *dev,
+static enum rx_xdp_handler_result xrh_handler(struct net_device *dev,
 					   struct xdp_buff *xdp)
 {
-	rx_xdp_handler_result_t ret;
+	enum rx_xdp_handler_result ret;
 
 	atomic_long_inc(&xrh.calls);
 	switch (READ_ONCE(xrh.mode)) {
