@@ -46,18 +46,25 @@ setup() {
 	mountpoint -q /sys/fs/bpf || mount -t bpf bpf /sys/fs/bpf
 	insmod "$MOD" || return 1
 	ip netns add "$NS" && ip netns add "$PEER" || return 1
-	# The device under test, and the feed of its frame path.
-	ip -n "$NS" link add v1 type veth peer name v0 netns "$PEER" index 4000 || return 1
+	# No IPv6 neighbour or MLD traffic: the handler must see our frames only.
+	for ns in "$NS" "$PEER"; do
+		ip netns exec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 \
+			net.ipv6.conf.default.disable_ipv6=1 || return 1
+	done
+	# The device under test, and the feed of its frame path (v0 is the
+	# redirect target of xrh_feed, by ifindex).
+	ip -n "$PEER" link add v0 index 4000 type veth peer name v1 netns "$NS" || return 1
 	ip -n "$PEER" link add v2 type veth peer name v3 || return 1
 	# The redirect target and its peer.
 	ip -n "$NS" link add vr0 index 4100 type veth peer name vr1 || return 1
 	for d in v1 vr0 vr1; do ip -n "$NS" link set "$d" up || return 1; done
 	for d in v0 v2 v3; do ip -n "$PEER" link set "$d" up || return 1; done
 	ip -n "$NS" link set v1 xdpdrv obj "$OBJ" program xrh_pass || return 1
-	# ndo_xdp_xmit into a veth needs XDP on its peer: v1 has it, vr1 too.
+	# ndo_xdp_xmit into a veth (XDP_TX and redirects) needs XDP on the
+	# receiving end: v0 gets XDP_TX'd frames of v1, vr1 redirected ones.
+	ip -n "$PEER" link set v0 xdpdrv obj "$OBJ" program xrh_pass || return 1
 	ip -n "$NS" link set vr1 xdpdrv obj "$OBJ" program xrh_pass || return 1
 	ip -n "$PEER" link set v3 xdpdrv obj "$OBJ" program xrh_feed || return 1
-	# v0 is a redirect target too (the frame path): XDP on its peer v1 is set.
 	bpftool prog loadall "$OBJ" "$PINDIR" type xdp || return 1
 	in_ns sh -c "echo v1 > $CTL/attach" || return 1
 	V1_MAC=$(ip netns exec "$NS" cat /sys/class/net/v1/address)
@@ -76,9 +83,9 @@ run_case() {
 	drops0=$(ethtool_of xdp_drops)
 
 	fifo=$(mktemp -d)
-	ip netns exec "$NS" python3 "$DIR/xrh_pkt.py" count v1 "$tag" 3 >"$fifo/v1" & pids+=($!)
-	ip netns exec "$PEER" python3 "$DIR/xrh_pkt.py" count v0 "$tag" 3 >"$fifo/v0" & pids+=($!)
-	ip netns exec "$NS" python3 "$DIR/xrh_pkt.py" count vr1 "$tag" 3 >"$fifo/vr1" & pids+=($!)
+	ip netns exec "$NS" python3 "$DIR/xrh_pkt.py" count v1 "$tag" 60 >"$fifo/v1" & pids+=($!)
+	ip netns exec "$PEER" python3 "$DIR/xrh_pkt.py" count v0 "$tag" 60 >"$fifo/v0" & pids+=($!)
+	ip netns exec "$NS" python3 "$DIR/xrh_pkt.py" count vr1 "$tag" 60 >"$fifo/vr1" & pids+=($!)
 	for f in v1 v0 vr1; do
 		while ! grep -q ready "$fifo/$f" 2>/dev/null; do sleep 0.1; done
 	done
@@ -87,6 +94,9 @@ run_case() {
 	else
 		ip netns exec "$PEER" python3 "$DIR/xrh_pkt.py" send v2 "$V1_MAC" "$N" "$tag"
 	fi
+	# Let NAPI and the counters catch up, then stop them.
+	sleep 1
+	kill -TERM "${pids[@]}" 2>/dev/null
 	wait "${pids[@]}"
 	cnt_v1=$(tail -n1 "$fifo/v1"); cnt_v0=$(tail -n1 "$fifo/v0"); cnt_vr1=$(tail -n1 "$fifo/vr1")
 	rm -rf "$fifo"

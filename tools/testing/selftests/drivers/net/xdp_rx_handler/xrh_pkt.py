@@ -3,14 +3,16 @@
 """Helpers of the XDP rx handler selftests.
 
   xrh_pkt.py send DEV DST_MAC COUNT TAG     send COUNT tagged Ethernet frames
-  xrh_pkt.py count DEV TAG SECONDS          print how many tagged frames DEV
-                                            received within SECONDS
+  xrh_pkt.py count DEV TAG SECONDS          print 'ready' once listening, then,
+                                            on SIGTERM or after SECONDS, how
+                                            many tagged frames DEV received
   xrh_pkt.py setprog PIN FILE               open the pinned BPF program PIN
                                             and write its fd to FILE
 """
 
 import ctypes
 import os
+import signal
 import socket
 import struct
 import sys
@@ -38,20 +40,31 @@ def send(dev, dst, count, tag):
 def count(dev, tag, seconds):
     s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_ALL))
     s.bind((dev, 0))
-    s.settimeout(0.2)
+    s.settimeout(0.1)
     want = b'XRH:' + tag.encode()
     n = 0
+    stop = []
+    signal.signal(signal.SIGTERM, lambda *_: stop.append(1))
     end = time.monotonic() + float(seconds)
     # Tell the caller the socket is bound before it sends.
     print('ready', flush=True)
-    while time.monotonic() < end:
+    while not stop and time.monotonic() < end:
         try:
             data, addr = s.recvfrom(2048)
-        except socket.timeout:
+        except (socket.timeout, InterruptedError):
             continue
         if addr[2] == PACKET_OUTGOING:
             continue
         if data[12:14] == struct.pack('!H', ETH_P_XRH) and data[14:14 + len(want)] == want:
+            n += 1
+    # Frames already queued on the socket count too.
+    s.setblocking(False)
+    while True:
+        try:
+            data, addr = s.recvfrom(2048)
+        except (BlockingIOError, InterruptedError):
+            break
+        if addr[2] != PACKET_OUTGOING and data[14:14 + len(want)] == want:
             n += 1
     print(n, flush=True)
 
