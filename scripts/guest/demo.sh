@@ -7,7 +7,7 @@ mountpoint -q /sys/kernel/tracing || mount -t tracefs none /sys/kernel/tracing 2
 
 echo "== kernel: $(uname -r)"
 echo "== the XDP rx handler API in this kernel:"
-grep -w -E 'netdev_rx_xdp_handler_(un)?register|xdp_do_pass' /proc/kallsyms | awk '{print "   " $3}'
+awk '$3 ~ /^(netdev_rx_xdp_handler_(un)?register|xdp_do_pass)$/ { print "   " $3 }' /proc/kallsyms
 if [ -d /sys/kernel/tracing/events/xdp/xdp_rx_handler ]; then
 	echo "== tracepoint xdp:xdp_rx_handler:"
 	sed 's/^/   /' /sys/kernel/tracing/events/xdp/xdp_rx_handler/format | grep -E 'field:(int|u32)'
