@@ -27,6 +27,7 @@ if [ -f "$XDPRX_TOP/Kbuild" ]; then
 fi
 
 out=$XDPRX_CACHE/runs/test-$(date +%Y%m%d-%H%M%S)
+mkdir -p "$out"
 phase "booting the test kernel; results in $out"
 set +e
 "$XDPRX_TOP/scripts/vm-run.sh" --no-splat-check --out "$out" -- \
