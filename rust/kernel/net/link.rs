@@ -1,0 +1,968 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Link types: network devices created with `ip link add ... type <kind>`.
+//!
+//! A driver implements [`Driver`] (the `rtnl_link_ops` of its link type and the
+//! `net_device_ops` of its devices) and keeps a [`Registration`] for as long as the module is
+//! loaded. Its devices are [`Dev<T>`]: a [`Device`] with the driver's private data
+//! ([`Driver::Data`]), pin-initialised when the device is created and dropped exactly once
+//! after it is gone.
+//!
+//! The life of a device:
+//!
+//! 1. [`Driver::setup`] when the core allocates it (set the device type and its flags);
+//! 2. [`Driver::validate`], then [`Driver::newlink`], which checks the request (lower device,
+//!    addresses, MTU) and returns the initialiser of the private data;
+//! 3. the device is registered, then [`Driver::registered`] links it into the driver's
+//!    structures (if that fails the device is unregistered again);
+//! 4. the `ndo_*` callbacks run while it exists;
+//! 5. [`Driver::uninit`] when it is unregistered, for whatever reason (`ip link del`, the lower
+//!    device or the namespace going away, the module being unloaded), with RTNL held: release
+//!    everything that needs RTNL here;
+//! 6. the private data is dropped when the last reference to the device is gone.
+//!
+//! C header: [`include/net/rtnetlink.h`](srctree/include/net/rtnetlink.h)
+
+use super::{
+    device::{is_valid_ether_addr, Device, MacAddr, Net},
+    rtnl::Rtnl,
+    skb::SkBuff,
+    xdp::{Prog, XmitFrames},
+};
+use crate::{
+    bindings,
+    error::{from_result, to_result, VTABLE_DEFAULT_ERROR},
+    prelude::*,
+    sync::aref::{ARef, AlwaysRefCounted},
+    types::Opaque,
+};
+use pin_init::PinInit;
+
+use core::{
+    marker::PhantomData,
+    mem::MaybeUninit,
+    ops::Deref,
+    ptr::{self, NonNull},
+    sync::atomic::{AtomicU8, Ordering},
+};
+
+/// The extended acknowledgement of a netlink request, where errors are explained to the user
+/// (`ip` prints the message).
+pub struct ExtAck(*mut bindings::netlink_ext_ack);
+
+impl ExtAck {
+    /// Sets the error message (`NL_SET_ERR_MSG()`).
+    pub fn set_msg(&self, msg: &'static CStr) {
+        if !self.0.is_null() {
+            // SAFETY: A non-null extack is valid for the duration of the request; the message
+            // is static, as the C macro requires.
+            unsafe { (*self.0)._msg = msg.as_char_ptr() };
+        }
+    }
+
+    /// Sets the error message and returns `err`, for `return Err(extack.err(EINVAL, c"..."))`.
+    pub fn err(&self, err: Error, msg: &'static CStr) -> Error {
+        self.set_msg(msg);
+        err
+    }
+}
+
+/// The validation policy of one `IFLA_INFO_DATA` attribute (`struct nla_policy`).
+#[repr(transparent)]
+#[derive(Clone, Copy)]
+pub struct AttrPolicy(bindings::nla_policy);
+
+// SAFETY: A policy is immutable data.
+unsafe impl Sync for AttrPolicy {}
+
+impl AttrPolicy {
+    const fn of_type(t: u32) -> Self {
+        // SAFETY: An all-zero `nla_policy` is valid (`NLA_UNSPEC`, no validation).
+        let mut p: bindings::nla_policy = unsafe { MaybeUninit::zeroed().assume_init() };
+        p.type_ = t as u8;
+        Self(p)
+    }
+
+    /// An unused attribute number (attribute 0, or a gap).
+    pub const fn unused() -> Self {
+        Self::of_type(bindings::NLA_UNSPEC)
+    }
+
+    /// A 32-bit unsigned attribute.
+    pub const fn u32() -> Self {
+        Self::of_type(bindings::NLA_U32)
+    }
+
+    /// A flag attribute (present or not).
+    pub const fn flag() -> Self {
+        Self::of_type(bindings::NLA_FLAG)
+    }
+}
+
+/// Calls `f` with the type and payload of each attribute in `buf` (a stream of netlink
+/// attributes); stops at a malformed one.
+fn for_each_attr(mut buf: &[u8], mut f: impl FnMut(u16, &[u8])) {
+    const HDR: usize = 4;
+    while buf.len() >= HDR {
+        let len = usize::from(u16::from_ne_bytes([buf[0], buf[1]]));
+        let ty = u16::from_ne_bytes([buf[2], buf[3]]) & (bindings::NLA_TYPE_MASK as u16);
+        if len < HDR || len > buf.len() {
+            return;
+        }
+        f(ty, &buf[HDR..len]);
+        buf = &buf[((len + 3) & !3).min(buf.len())..];
+    }
+}
+
+/// Returns the payload of a parsed attribute.
+///
+/// # Safety
+///
+/// `nla` must be null or a valid attribute that lives for `'a`.
+unsafe fn payload<'a>(nla: *const bindings::nlattr) -> Option<&'a [u8]> {
+    if nla.is_null() {
+        return None;
+    }
+    // SAFETY: A valid attribute has `nla_len >= NLA_HDRLEN` (checked by the parser) readable
+    // bytes, payload after the 4-byte header.
+    unsafe {
+        let len = usize::from((*nla).nla_len).saturating_sub(4);
+        Some(core::slice::from_raw_parts(nla.cast::<u8>().add(4), len))
+    }
+}
+
+fn as_u32(p: &[u8]) -> Option<u32> {
+    Some(u32::from_ne_bytes(p.get(..4)?.try_into().ok()?))
+}
+
+/// The attributes of a link request: the generic `IFLA_*` ones and the link type's
+/// `IFLA_INFO_DATA` ones, already validated against their policies.
+pub struct LinkAttrs<'a> {
+    tb: *mut *mut bindings::nlattr,
+    data: *mut *mut bindings::nlattr,
+    ndata: usize,
+    _p: PhantomData<&'a ()>,
+}
+
+impl<'a> LinkAttrs<'a> {
+    fn ifla(&self, idx: u32) -> Option<&'a [u8]> {
+        if self.tb.is_null() || idx >= bindings::__IFLA_MAX {
+            return None;
+        }
+        // SAFETY: `tb` has `IFLA_MAX + 1` entries, each null or a valid attribute of the request.
+        unsafe { payload(*self.tb.add(idx as usize)) }
+    }
+
+    /// Returns the index of the lower device (`IFLA_LINK`), if given.
+    pub fn link(&self) -> Option<i32> {
+        as_u32(self.ifla(bindings::IFLA_LINK)?).map(|v| v as i32)
+    }
+
+    /// Returns the requested hardware address (`IFLA_ADDRESS`), if given. The core has already
+    /// set it on a new device.
+    pub fn address(&self) -> Option<&'a [u8]> {
+        self.ifla(bindings::IFLA_ADDRESS)
+    }
+
+    /// Returns the requested MTU (`IFLA_MTU`), if given. The core has already set it on a new
+    /// device.
+    pub fn mtu(&self) -> Option<u32> {
+        as_u32(self.ifla(bindings::IFLA_MTU)?)
+    }
+
+    /// Returns the payload of the link type's attribute `ty`, if given.
+    pub fn data(&self, ty: u16) -> Option<&'a [u8]> {
+        let ty = usize::from(ty);
+        if self.data.is_null() || ty >= self.ndata {
+            return None;
+        }
+        // SAFETY: `data` has one entry per policy entry, each null or a valid attribute.
+        unsafe { payload(*self.data.add(ty)) }
+    }
+
+    /// Returns the link type's `u32` attribute `ty`, if given.
+    pub fn data_u32(&self, ty: u16) -> Option<u32> {
+        as_u32(self.data(ty)?)
+    }
+
+    /// Returns whether the link type's flag attribute `ty` is given.
+    pub fn data_flag(&self, ty: u16) -> bool {
+        self.data(ty).is_some()
+    }
+
+    /// Returns the types of the `IFLA_INFO_DATA` attributes that are not below `max`.
+    fn first_unknown_data(&self, max: usize) -> Option<u16> {
+        let info = self.ifla(bindings::IFLA_LINKINFO)?;
+        let mut unknown = None;
+        for_each_attr(info, |ty, p| {
+            if u32::from(ty) == bindings::IFLA_INFO_DATA {
+                for_each_attr(p, |t, _| {
+                    if (t == 0 || usize::from(t) >= max) && unknown.is_none() {
+                        unknown = Some(t);
+                    }
+                });
+            }
+        });
+        unknown
+    }
+}
+
+/// The parameters of a request to create a device (`struct rtnl_newlink_params`).
+pub struct NewLinkParams<'a> {
+    raw: *mut bindings::rtnl_newlink_params,
+    attrs: LinkAttrs<'a>,
+}
+
+impl<'a> NewLinkParams<'a> {
+    /// Returns the attributes of the request.
+    pub fn attrs(&self) -> &LinkAttrs<'a> {
+        &self.attrs
+    }
+
+    /// Returns the namespace in which `IFLA_LINK` is looked up (`rtnl_newlink_link_net()`).
+    pub fn link_net(&self) -> &'a Net {
+        // SAFETY: The parameters are valid during the request, and so are their namespaces.
+        unsafe {
+            let p = &*self.raw;
+            Net::from_raw(if p.link_net.is_null() { p.src_net } else { p.link_net })
+        }
+    }
+
+    /// Returns the lower device named by `IFLA_LINK`, with a reference.
+    pub fn lower(&self, rtnl: &Rtnl) -> Option<ARef<Device>> {
+        self.link_net().device_by_index(self.attrs.link()?, rtnl)
+    }
+}
+
+/// Flags of `xdp_features`: what the XDP support of a device can do.
+pub mod xdp_features {
+    use crate::bindings;
+
+    /// The device runs native XDP programs (`NETDEV_XDP_ACT_BASIC`).
+    pub const BASIC: u32 = bindings::netdev_xdp_act_NETDEV_XDP_ACT_BASIC;
+    /// Its programs can redirect (`NETDEV_XDP_ACT_REDIRECT`).
+    pub const REDIRECT: u32 = bindings::netdev_xdp_act_NETDEV_XDP_ACT_REDIRECT;
+    /// It can be the target of a redirect (`NETDEV_XDP_ACT_NDO_XMIT`).
+    pub const NDO_XMIT: u32 = bindings::netdev_xdp_act_NETDEV_XDP_ACT_NDO_XMIT;
+}
+
+/// A device being set up, right after allocation (see [`Driver::setup`]).
+pub struct SetupDevice<'a> {
+    dev: *mut bindings::net_device,
+    _p: PhantomData<&'a mut ()>,
+}
+
+impl SetupDevice<'_> {
+    /// Sets up an Ethernet device (`ether_setup()`): type, header ops, MTU 1500, broadcast
+    /// address, flags.
+    pub fn ether_setup(&mut self) {
+        // SAFETY: The device is being set up and not visible to anyone else.
+        unsafe { bindings::ether_setup(self.dev) };
+    }
+
+    /// Sets the MTU range that `ip link set mtu` accepts.
+    pub fn set_mtu_range(&mut self, min: u32, max: u32) {
+        // SAFETY: See `ether_setup`.
+        unsafe {
+            (*self.dev).min_mtu = min;
+            (*self.dev).max_mtu = max;
+        }
+    }
+
+    fn add_priv_flags(&mut self, flags: u32) {
+        // SAFETY: See `ether_setup`; the flags are a bitfield of the first cacheline group.
+        unsafe {
+            let f = &mut (*self.dev).__bindgen_anon_1.__bindgen_anon_1;
+            f.set_priv_flags(f.priv_flags() | flags as c_ulong);
+        }
+    }
+
+    /// The device filters unicast addresses itself (`IFF_UNICAST_FLT`): addresses added to it
+    /// (by devices stacked on it) do not make it promiscuous.
+    pub fn set_unicast_filter(&mut self) {
+        self.add_priv_flags(bindings::netdev_priv_flags_IFF_UNICAST_FLT);
+    }
+
+    /// The device has no transmit queue of its own (`IFF_NO_QUEUE`), as stacked devices.
+    pub fn set_no_queue(&mut self) {
+        self.add_priv_flags(bindings::netdev_priv_flags_IFF_NO_QUEUE);
+    }
+
+    /// The address can change while the device is up (`IFF_LIVE_ADDR_CHANGE`).
+    pub fn set_live_addr_change(&mut self) {
+        self.add_priv_flags(bindings::netdev_priv_flags_IFF_LIVE_ADDR_CHANGE);
+    }
+
+    /// The driver does its own transmit locking (`lltx`): the core does not take the transmit
+    /// queue lock around `ndo_start_xmit`, as for every stacked device.
+    pub fn set_lltx(&mut self) {
+        // SAFETY: See `add_priv_flags`.
+        unsafe { (*self.dev).__bindgen_anon_1.__bindgen_anon_1.set_lltx(1) };
+    }
+
+    /// Sets what the device's XDP support can do (see [`xdp_features`]).
+    pub fn set_xdp_features(&mut self, features: u32) {
+        // SAFETY: See `ether_setup`.
+        unsafe { (*self.dev).xdp_features = features };
+    }
+}
+
+/// A new device in [`Driver::newlink`], before it is registered.
+pub struct NewDevice<'a> {
+    dev: &'a Device,
+}
+
+impl Deref for NewDevice<'_> {
+    type Target = Device;
+
+    fn deref(&self) -> &Device {
+        self.dev
+    }
+}
+
+impl NewDevice<'_> {
+    /// Gives the device a random locally administered address (`eth_hw_addr_random()`).
+    pub fn set_random_addr(&self) {
+        // SAFETY: The device is not registered yet; only this request uses it.
+        unsafe { bindings::eth_hw_addr_random(self.dev.as_raw()) };
+    }
+
+    /// Sets the device's MTU.
+    pub fn set_mtu(&self, mtu: u32) {
+        // SAFETY: See `set_random_addr`.
+        unsafe { (*self.dev.as_raw()).mtu = mtu };
+    }
+}
+
+/// The private area of a device of a [`Driver`].
+#[repr(C)]
+struct Priv<T: Driver> {
+    /// One of the `STATE_*` values.
+    state: AtomicU8,
+    data: MaybeUninit<T::Data>,
+}
+
+/// `data` is not initialised (zeroed memory of a new device starts here).
+const STATE_EMPTY: u8 = 0;
+/// `data` is initialised.
+const STATE_INIT: u8 = 1;
+/// `data` is initialised and [`Driver::registered`] succeeded.
+const STATE_LINKED: u8 = 2;
+
+/// The implementation of a link type.
+///
+/// Callbacks that the core calls with RTNL held receive an [`Rtnl`] token.
+#[vtable]
+pub trait Driver: Sized + 'static {
+    /// The link type's name, as in `ip link add ... type <kind>`.
+    const KIND: &'static CStr;
+
+    /// The policy of the link type's `IFLA_INFO_DATA` attributes, indexed by attribute type;
+    /// entry 0 is [`AttrPolicy::unused`]. Attributes of other types are rejected.
+    const POLICY: &'static [AttrPolicy] = &[];
+
+    /// The names of the driver's statistics for `ethtool -S`, which
+    /// [`Driver::ethtool_stats`] fills in, in the same order.
+    const ETHTOOL_STATS: &'static [&'static CStr] = &[];
+
+    /// The private data of a device.
+    type Data: Send + Sync;
+
+    /// Sets up a newly allocated device. The default sets up an Ethernet device.
+    fn setup(dev: &mut SetupDevice<'_>) {
+        dev.ether_setup();
+    }
+
+    /// Validates the attributes of a request to create or change a device.
+    fn validate(_attrs: &LinkAttrs<'_>, _extack: &ExtAck) -> Result {
+        Ok(())
+    }
+
+    /// Checks a request to create `dev` and returns the initialiser of its private data.
+    fn newlink(
+        dev: &NewDevice<'_>,
+        params: &NewLinkParams<'_>,
+        extack: &ExtAck,
+        rtnl: &Rtnl,
+    ) -> Result<impl PinInit<Self::Data, Error>>;
+
+    /// Called once the device is registered: link it where it belongs. If this fails, the
+    /// device is unregistered (without [`Driver::uninit`]) and the request fails.
+    fn registered(
+        _dev: &Dev<Self>,
+        _params: &NewLinkParams<'_>,
+        _extack: &ExtAck,
+        _rtnl: &Rtnl,
+    ) -> Result {
+        Ok(())
+    }
+
+    /// Called when a device for which [`Driver::registered`] succeeded is unregistered.
+    fn uninit(_dev: &Dev<Self>, _rtnl: &Rtnl) {}
+
+    /// Brings the device up (`ndo_open`).
+    fn open(_dev: &Dev<Self>, _rtnl: &Rtnl) -> Result {
+        Ok(())
+    }
+
+    /// Takes the device down (`ndo_stop`).
+    fn stop(_dev: &Dev<Self>, _rtnl: &Rtnl) -> Result {
+        Ok(())
+    }
+
+    /// Transmits `skb` (`ndo_start_xmit`); the driver owns it from now on. Called with BH
+    /// disabled.
+    fn start_xmit(dev: &Dev<Self>, skb: SkBuff);
+
+    /// Updates the device's receive filters (`ndo_set_rx_mode`). Called with the address list
+    /// lock held and BH disabled: must not sleep.
+    fn set_rx_mode(_dev: &Dev<Self>) {
+        build_error!(VTABLE_DEFAULT_ERROR)
+    }
+
+    /// Changes the hardware address (`ndo_set_mac_address`); `addr` is a valid unicast
+    /// address. The driver sets it with [`Dev::set_addr`]. Without this callback the address
+    /// is simply set (`eth_mac_addr()`).
+    fn set_mac_address(_dev: &Dev<Self>, _addr: &MacAddr, _rtnl: &Rtnl) -> Result {
+        build_error!(VTABLE_DEFAULT_ERROR)
+    }
+
+    /// Checks a new MTU (`ndo_change_mtu`), already within the device's MTU range; the core
+    /// sets it if this returns `Ok`.
+    fn change_mtu(_dev: &Dev<Self>, _mtu: u32, _rtnl: &Rtnl) -> Result {
+        Ok(())
+    }
+
+    /// Attaches, replaces or (with `None`) detaches the device's native XDP program
+    /// (`ndo_bpf` with `XDP_SETUP_PROG`). To keep the program, take a reference
+    /// (`ARef::from(prog)`).
+    fn xdp_setup_prog(
+        _dev: &Dev<Self>,
+        _prog: Option<&Prog>,
+        _extack: &ExtAck,
+        _rtnl: &Rtnl,
+    ) -> Result {
+        build_error!(VTABLE_DEFAULT_ERROR)
+    }
+
+    /// Transmits frames redirected to the device (`ndo_xdp_xmit`); frames taken from `frames`
+    /// belong to the driver and count as sent. Called in softirq context.
+    fn xdp_xmit(_dev: &Dev<Self>, _frames: &mut XmitFrames<'_>) {
+        build_error!(VTABLE_DEFAULT_ERROR)
+    }
+
+    /// Fills in the values of [`Driver::ETHTOOL_STATS`] (`out` has one entry per name).
+    fn ethtool_stats(_dev: &Dev<Self>, _out: &mut [u64]) {
+        build_error!(VTABLE_DEFAULT_ERROR)
+    }
+}
+
+/// A device of the link type `T`.
+///
+/// # Invariants
+///
+/// The device was created through a [`Registration<T>`] and its private area is a `Priv<T>`
+/// whose data is initialised (state at least `STATE_INIT`) for as long as the reference exists.
+#[repr(transparent)]
+pub struct Dev<T: Driver>(Device, PhantomData<T>);
+
+// SAFETY: `Dev<T>` is a `Device` with `T::Data`, which is `Send + Sync`.
+unsafe impl<T: Driver> Send for Dev<T> {}
+// SAFETY: See above.
+unsafe impl<T: Driver> Sync for Dev<T> {}
+
+// SAFETY: Same reference count as `Device`; the private data lives until the count is zero.
+unsafe impl<T: Driver> AlwaysRefCounted for Dev<T> {
+    fn inc_ref(&self) {
+        self.0.inc_ref();
+    }
+
+    unsafe fn dec_ref(obj: NonNull<Self>) {
+        // SAFETY: The caller owns a reference; `Dev<T>` is a transparent `Device`.
+        unsafe { Device::dec_ref(obj.cast()) };
+    }
+}
+
+impl<T: Driver> Deref for Dev<T> {
+    type Target = Device;
+
+    fn deref(&self) -> &Device {
+        &self.0
+    }
+}
+
+impl<T: Driver> Dev<T> {
+    /// # Safety
+    ///
+    /// `dev` must be a device of `T` whose data is initialised, for `'a`.
+    unsafe fn from_raw<'a>(dev: *mut bindings::net_device) -> &'a Self {
+        // SAFETY: `Dev<T>` is a transparent `Device`; the caller guarantees the invariants.
+        unsafe { &*dev.cast() }
+    }
+
+    fn priv_ptr(dev: &Device) -> *mut Priv<T> {
+        // SAFETY: The device is valid.
+        unsafe { bindings::netdev_priv(dev.as_raw()).cast() }
+    }
+
+    /// Returns `dev` as a device of `T`, if it is one.
+    ///
+    /// Link type names are unique, and all devices of a type are destroyed when it is
+    /// unregistered, so a device whose link type is named [`Driver::KIND`] was created by the
+    /// registration of `T`.
+    pub fn downcast(dev: &Device) -> Option<&Self> {
+        // SAFETY: The device is valid; its `rtnl_link_ops`, if set, is registered and outlives
+        // its devices.
+        let kind = unsafe {
+            let ops = (*dev.as_raw()).rtnl_link_ops;
+            if ops.is_null() || (*ops).kind.is_null() {
+                return None;
+            }
+            CStr::from_char_ptr((*ops).kind)
+        };
+        if kind != T::KIND {
+            return None;
+        }
+        // SAFETY: The device is of type `T`, so its private area is a `Priv<T>`.
+        let state = unsafe { (*Self::priv_ptr(dev)).state.load(Ordering::Acquire) };
+        if state == STATE_EMPTY {
+            return None;
+        }
+        // SAFETY: A device of `T` with initialised data; the data lives as long as the device,
+        // which the caller's reference keeps alive.
+        Some(unsafe { Self::from_raw(dev.as_raw()) })
+    }
+
+    /// Returns the device's private data.
+    pub fn data(&self) -> Pin<&T::Data> {
+        // SAFETY: By the type invariants the data is initialised; it lives inside the device's
+        // allocation, which never moves.
+        unsafe { Pin::new_unchecked((*Self::priv_ptr(self)).data.assume_init_ref()) }
+    }
+
+    /// Counts a received frame of `len` bytes (`rx_packets`, `rx_bytes` of `ip -s link`).
+    pub fn count_rx(&self, len: u32) {
+        // SAFETY: Devices of `T` use the core's per-CPU `tstats` (set in setup).
+        unsafe { bindings::dev_sw_netstats_rx_add(self.as_raw(), len) };
+    }
+
+    /// Counts transmitted frames (`tx_packets`, `tx_bytes` of `ip -s link`).
+    pub fn count_tx(&self, packets: u32, len: u32) {
+        // SAFETY: See `count_rx`.
+        unsafe { bindings::dev_sw_netstats_tx_add(self.as_raw(), packets, len) };
+    }
+
+    /// Sets the hardware address, as [`Driver::set_mac_address`] does once it accepted it.
+    pub fn set_addr(&self, addr: &MacAddr, _rtnl: &Rtnl) {
+        // SAFETY: RTNL is held, which serialises address changes.
+        unsafe { bindings::eth_hw_addr_set(self.as_raw(), addr.as_ptr()) };
+    }
+
+    /// Unregisters the device, unless it is already being unregistered.
+    pub fn unregister(&self, _rtnl: &Rtnl) {
+        // SAFETY: RTNL is held; `reg_state` only changes under RTNL.
+        unsafe {
+            if u32::from((*self.as_raw()).reg_state) == bindings::netdev_reg_state_NETREG_REGISTERED
+            {
+                bindings::unregister_netdevice_queue(self.as_raw(), ptr::null_mut());
+            }
+        }
+    }
+}
+
+/// The C callbacks of a [`Driver`].
+struct Adapter<T: Driver>(PhantomData<T>);
+
+impl<T: Driver> Adapter<T> {
+    const NETDEV_OPS: bindings::net_device_ops = bindings::net_device_ops {
+        ndo_uninit: Some(Self::ndo_uninit),
+        ndo_open: Some(Self::ndo_open),
+        ndo_stop: Some(Self::ndo_stop),
+        ndo_start_xmit: Some(Self::ndo_start_xmit),
+        ndo_get_stats64: Some(bindings::dev_get_tstats64),
+        ndo_set_rx_mode: if T::HAS_SET_RX_MODE {
+            Some(Self::ndo_set_rx_mode)
+        } else {
+            None
+        },
+        ndo_set_mac_address: if T::HAS_SET_MAC_ADDRESS {
+            Some(Self::ndo_set_mac_address)
+        } else {
+            Some(bindings::eth_mac_addr)
+        },
+        ndo_validate_addr: Some(bindings::eth_validate_addr),
+        ndo_change_mtu: Some(Self::ndo_change_mtu),
+        ndo_bpf: if T::HAS_XDP_SETUP_PROG {
+            Some(Self::ndo_bpf)
+        } else {
+            None
+        },
+        ndo_xdp_xmit: if T::HAS_XDP_XMIT {
+            Some(Self::ndo_xdp_xmit)
+        } else {
+            None
+        },
+        // SAFETY: All other operations are optional; zero is `None`.
+        ..unsafe { MaybeUninit::zeroed().assume_init() }
+    };
+
+    const ETHTOOL_OPS: bindings::ethtool_ops = bindings::ethtool_ops {
+        get_sset_count: Some(Self::get_sset_count),
+        get_strings: Some(Self::get_strings),
+        get_ethtool_stats: Some(Self::get_ethtool_stats),
+        // SAFETY: All other operations are optional; zero is `None`.
+        ..unsafe { MaybeUninit::zeroed().assume_init() }
+    };
+
+    /// # Safety
+    ///
+    /// `dev` must be a device of `T` passed by the core to a callback that runs while the
+    /// device is registered.
+    unsafe fn dev<'a>(dev: *mut bindings::net_device) -> &'a Dev<T> {
+        // SAFETY: Registered devices of `T` have initialised data: it is initialised before
+        // `register_netdevice()` and dropped after the device is released.
+        unsafe { Dev::from_raw(dev) }
+    }
+
+    unsafe extern "C" fn setup(dev: *mut bindings::net_device) {
+        let mut sd = SetupDevice {
+            dev,
+            _p: PhantomData,
+        };
+        T::setup(&mut sd);
+        // SAFETY: The device was just allocated by the core with room for `Priv<T>` and is not
+        // visible yet.
+        unsafe {
+            (*dev).netdev_ops = &Self::NETDEV_OPS;
+            if T::HAS_ETHTOOL_STATS {
+                (*dev).ethtool_ops = &Self::ETHTOOL_OPS;
+            }
+            (*dev).needs_free_netdev = true;
+            (*dev).priv_destructor = Some(Self::priv_destructor);
+            (*dev).set_pcpu_stat_type(bindings::netdev_stat_type_NETDEV_PCPU_STAT_TSTATS);
+        }
+    }
+
+    unsafe extern "C" fn priv_destructor(dev: *mut bindings::net_device) {
+        // SAFETY: `dev` is a device of `T`; the core calls this once, when the device is gone
+        // (or failed to register), so nobody else uses the data.
+        unsafe {
+            let p = netdev_priv::<T>(dev);
+            if (*p).state.swap(STATE_EMPTY, Ordering::AcqRel) != STATE_EMPTY {
+                (*p).data.assume_init_drop();
+            }
+        }
+    }
+
+    unsafe extern "C" fn validate(
+        tb: *mut *mut bindings::nlattr,
+        data: *mut *mut bindings::nlattr,
+        extack: *mut bindings::netlink_ext_ack,
+    ) -> c_int {
+        from_result(|| {
+            let attrs = LinkAttrs {
+                tb,
+                data,
+                ndata: T::POLICY.len(),
+                _p: PhantomData,
+            };
+            let extack = ExtAck(extack);
+            if attrs.first_unknown_data(T::POLICY.len().max(1)).is_some() {
+                return Err(extack.err(EINVAL, c"unknown link type attribute"));
+            }
+            T::validate(&attrs, &extack)?;
+            Ok(0)
+        })
+    }
+
+    unsafe extern "C" fn newlink(
+        dev: *mut bindings::net_device,
+        params: *mut bindings::rtnl_newlink_params,
+        extack: *mut bindings::netlink_ext_ack,
+    ) -> c_int {
+        from_result(|| {
+            // SAFETY: The core calls `newlink` with RTNL held, valid parameters and a new device
+            // of `T` that is not registered yet.
+            let (rtnl, p, nd) = unsafe {
+                (
+                    Rtnl::assume_held(),
+                    NewLinkParams {
+                        raw: params,
+                        attrs: LinkAttrs {
+                            tb: (*params).tb,
+                            data: (*params).data,
+                            ndata: T::POLICY.len(),
+                            _p: PhantomData,
+                        },
+                    },
+                    NewDevice {
+                        dev: Device::from_raw(dev),
+                    },
+                )
+            };
+            let extack = ExtAck(extack);
+            let init = T::newlink(&nd, &p, &extack, &rtnl)?;
+            // SAFETY: The private area is a zeroed `Priv<T>` (state `STATE_EMPTY`), pinned in
+            // the device's allocation; `__pinned_init` initialises `data` or leaves it
+            // uninitialised on error.
+            let prv = unsafe { netdev_priv::<T>(dev) };
+            unsafe { pin_init::raw_try_init((*prv).data.as_mut_ptr(), init)? };
+            // SAFETY: See above.
+            unsafe { (*prv).state.store(STATE_INIT, Ordering::Release) };
+
+            // SAFETY: RTNL is held and the device is set up. On failure after `ndo_init` the
+            // core calls `priv_destructor`; on earlier failures it does not, and the data is
+            // dropped here (the state tells which).
+            let r = unsafe { bindings::register_netdevice(dev) };
+            if r < 0 {
+                // SAFETY: As for `priv_destructor`: the device is not registered.
+                unsafe { Self::priv_destructor(dev) };
+                return Err(Error::from_errno(r));
+            }
+            // SAFETY: The device is registered with initialised data.
+            let d = unsafe { Self::dev(dev) };
+            if let Err(e) = T::registered(d, &p, &extack, &rtnl) {
+                d.unregister(&rtnl);
+                return Err(e);
+            }
+            // SAFETY: See above.
+            unsafe { (*prv).state.store(STATE_LINKED, Ordering::Release) };
+            Ok(0)
+        })
+    }
+
+    unsafe extern "C" fn ndo_uninit(dev: *mut bindings::net_device) {
+        // SAFETY: Called with RTNL held on a device of `T`.
+        let (rtnl, linked) = unsafe {
+            (
+                Rtnl::assume_held(),
+                (*netdev_priv::<T>(dev)).state.load(Ordering::Acquire) == STATE_LINKED,
+            )
+        };
+        if linked {
+            // SAFETY: The device's data is initialised (state `STATE_LINKED`).
+            let d = unsafe { Self::dev(dev) };
+            T::uninit(d, &rtnl);
+            // SAFETY: See above.
+            unsafe { (*netdev_priv::<T>(dev)).state.store(STATE_INIT, Ordering::Release) };
+        }
+    }
+
+    unsafe extern "C" fn ndo_open(dev: *mut bindings::net_device) -> c_int {
+        // SAFETY: Called with RTNL held on a registered device of `T`.
+        let (d, rtnl) = unsafe { (Self::dev(dev), Rtnl::assume_held()) };
+        from_result(|| T::open(d, &rtnl).map(|()| 0))
+    }
+
+    unsafe extern "C" fn ndo_stop(dev: *mut bindings::net_device) -> c_int {
+        // SAFETY: Called with RTNL held on a registered device of `T`.
+        let (d, rtnl) = unsafe { (Self::dev(dev), Rtnl::assume_held()) };
+        from_result(|| T::stop(d, &rtnl).map(|()| 0))
+    }
+
+    unsafe extern "C" fn ndo_start_xmit(
+        skb: *mut bindings::sk_buff,
+        dev: *mut bindings::net_device,
+    ) -> bindings::netdev_tx_t {
+        // SAFETY: The core passes an skb the driver now owns, for a registered device of `T`.
+        let (d, skb) = unsafe { (Self::dev(dev), SkBuff::from_raw(skb)) };
+        if let Some(skb) = skb {
+            T::start_xmit(d, skb);
+        }
+        bindings::netdev_tx_NETDEV_TX_OK
+    }
+
+    unsafe extern "C" fn ndo_set_rx_mode(dev: *mut bindings::net_device) {
+        // SAFETY: Called on a registered device of `T`.
+        T::set_rx_mode(unsafe { Self::dev(dev) });
+    }
+
+    unsafe extern "C" fn ndo_set_mac_address(dev: *mut bindings::net_device, p: *mut c_void) -> c_int {
+        from_result(|| {
+            // SAFETY: Called with RTNL held on a registered device of `T`, with a
+            // `struct sockaddr` of at least the device's address length (6 bytes here).
+            let (d, rtnl, addr) = unsafe {
+                let sa = p.cast::<bindings::sockaddr>();
+                (
+                    Self::dev(dev),
+                    Rtnl::assume_held(),
+                    ptr::read_unaligned((*sa).sa_data.as_ptr().cast::<MacAddr>()),
+                )
+            };
+            if !is_valid_ether_addr(&addr) {
+                return Err(EADDRNOTAVAIL);
+            }
+            T::set_mac_address(d, &addr, &rtnl)?;
+            Ok(0)
+        })
+    }
+
+    unsafe extern "C" fn ndo_change_mtu(dev: *mut bindings::net_device, mtu: c_int) -> c_int {
+        from_result(|| {
+            // SAFETY: Called with RTNL held on a registered device of `T`.
+            let (d, rtnl) = unsafe { (Self::dev(dev), Rtnl::assume_held()) };
+            let mtu = u32::try_from(mtu).map_err(|_| EINVAL)?;
+            T::change_mtu(d, mtu, &rtnl)?;
+            // SAFETY: RTNL is held; readers use `READ_ONCE()`.
+            unsafe { ptr::write_volatile(&raw mut (*dev).mtu, mtu) };
+            Ok(0)
+        })
+    }
+
+    unsafe extern "C" fn ndo_bpf(dev: *mut bindings::net_device, bpf: *mut bindings::netdev_bpf) -> c_int {
+        from_result(|| {
+            // SAFETY: Called with RTNL held on a registered device of `T`, with a valid command.
+            let (d, rtnl, cmd) = unsafe { (Self::dev(dev), Rtnl::assume_held(), (*bpf).command) };
+            if cmd != bindings::bpf_netdev_command_XDP_SETUP_PROG {
+                return Err(EINVAL);
+            }
+            // SAFETY: For `XDP_SETUP_PROG` the union holds the program (null to detach, else a
+            // reference moved to the driver) and the extack.
+            let (prog, extack) = unsafe {
+                let s = &(*bpf).__bindgen_anon_1.__bindgen_anon_1;
+                (s.prog, ExtAck(s.extack))
+            };
+            // SAFETY: A non-null program is valid; the core's reference keeps it alive.
+            let p = (!prog.is_null()).then(|| unsafe { Prog::from_raw(prog) });
+            T::xdp_setup_prog(d, p, &extack, &rtnl)?;
+            if !prog.is_null() {
+                // The core moved a reference to the driver; the driver took its own if it kept
+                // the program. On error the core drops it itself.
+                // SAFETY: We own that reference.
+                unsafe { bindings::bpf_prog_put(prog) };
+            }
+            Ok(0)
+        })
+    }
+
+    unsafe extern "C" fn ndo_xdp_xmit(
+        dev: *mut bindings::net_device,
+        n: c_int,
+        frames: *mut *mut bindings::xdp_frame,
+        flags: u32,
+    ) -> c_int {
+        if flags & !bindings::XDP_XMIT_FLAGS_MASK != 0 || n < 0 {
+            return EINVAL.to_errno();
+        }
+        // SAFETY: Called in softirq context on a registered device of `T` with `n` valid
+        // frames, each owned by the callee until it reports how many it took.
+        let (d, mut it) = unsafe {
+            (
+                Self::dev(dev),
+                XmitFrames::new(core::slice::from_raw_parts(frames, n as usize)),
+            )
+        };
+        T::xdp_xmit(d, &mut it);
+        it.taken() as c_int
+    }
+
+    unsafe extern "C" fn get_sset_count(_dev: *mut bindings::net_device, sset: c_int) -> c_int {
+        if sset as u32 == bindings::ethtool_stringset_ETH_SS_STATS {
+            T::ETHTOOL_STATS.len() as c_int
+        } else {
+            EOPNOTSUPP.to_errno()
+        }
+    }
+
+    unsafe extern "C" fn get_strings(_dev: *mut bindings::net_device, sset: u32, data: *mut u8) {
+        if sset != bindings::ethtool_stringset_ETH_SS_STATS {
+            return;
+        }
+        let n = bindings::ETH_GSTRING_LEN as usize;
+        for (i, name) in T::ETHTOOL_STATS.iter().enumerate() {
+            let b = name.to_bytes();
+            let len = b.len().min(n - 1);
+            // SAFETY: The core passes room for `get_sset_count()` strings of
+            // `ETH_GSTRING_LEN` bytes each.
+            unsafe {
+                let dst = data.add(i * n);
+                ptr::write_bytes(dst, 0, n);
+                ptr::copy_nonoverlapping(b.as_ptr(), dst, len);
+            }
+        }
+    }
+
+    unsafe extern "C" fn get_ethtool_stats(
+        dev: *mut bindings::net_device,
+        _stats: *mut bindings::ethtool_stats,
+        data: *mut u64,
+    ) {
+        // SAFETY: Called on a registered device of `T`, with room for `get_sset_count()`
+        // values.
+        let (d, out) = unsafe {
+            (
+                Self::dev(dev),
+                core::slice::from_raw_parts_mut(data, T::ETHTOOL_STATS.len()),
+            )
+        };
+        out.fill(0);
+        T::ethtool_stats(d, out);
+    }
+}
+
+/// Returns the private area of a device of `T`.
+///
+/// # Safety
+///
+/// `dev` must be a valid device of `T`.
+unsafe fn netdev_priv<T: Driver>(dev: *mut bindings::net_device) -> *mut Priv<T> {
+    // SAFETY: The caller guarantees the device; its private area was sized for `Priv<T>`.
+    unsafe { bindings::netdev_priv(dev).cast() }
+}
+
+/// The registration of a link type, for as long as it exists.
+///
+/// Dropping it destroys every device of the type (`rtnl_link_unregister()`).
+///
+/// # Invariants
+///
+/// `ops` is registered with `rtnl_link_register()`.
+#[pin_data(PinnedDrop)]
+pub struct Registration<T: Driver> {
+    #[pin]
+    ops: Opaque<bindings::rtnl_link_ops>,
+    _p: PhantomData<T>,
+}
+
+// SAFETY: The link type may be unregistered from any thread.
+unsafe impl<T: Driver> Send for Registration<T> {}
+// SAFETY: `&Registration` gives access to nothing.
+unsafe impl<T: Driver> Sync for Registration<T> {}
+
+impl<T: Driver> Registration<T> {
+    /// Registers the link type `T`.
+    pub fn new() -> impl PinInit<Self, Error> {
+        build_assert!(
+            core::mem::align_of::<Priv<T>>() <= bindings::NETDEV_ALIGN as usize,
+            "the private data of a net_device is aligned to NETDEV_ALIGN"
+        );
+        try_pin_init!(Self {
+            ops <- Opaque::try_ffi_init(|ops: *mut bindings::rtnl_link_ops| {
+                // SAFETY: `ops` is valid for writes and stays pinned until `drop` unregisters
+                // it. The policy is static.
+                unsafe {
+                    ops.write(core::mem::zeroed());
+                    (*ops).kind = T::KIND.as_char_ptr();
+                    (*ops).priv_size = core::mem::size_of::<Priv<T>>();
+                    (*ops).setup = Some(Adapter::<T>::setup);
+                    (*ops).validate = Some(Adapter::<T>::validate);
+                    (*ops).newlink = Some(Adapter::<T>::newlink);
+                    if T::POLICY.len() > 1 {
+                        (*ops).maxtype = (T::POLICY.len() - 1) as u32;
+                        (*ops).policy = T::POLICY.as_ptr().cast();
+                    }
+                    to_result(bindings::rtnl_link_register(ops))
+                }
+            }),
+            _p: PhantomData,
+        })
+    }
+}
+
+#[pinned_drop]
+impl<T: Driver> PinnedDrop for Registration<T> {
+    fn drop(self: Pin<&mut Self>) {
+        // SAFETY: By the type invariants `ops` is registered.
+        unsafe { bindings::rtnl_link_unregister(self.ops.get()) };
+    }
+}

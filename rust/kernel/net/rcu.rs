@@ -1,0 +1,106 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! An RCU-published [`Arc`] for the read-mostly state of network drivers.
+//!
+//! The receive path reads the state without locks inside an RCU read-side critical section; the
+//! configuration path (normally under RTNL) publishes a new version and retires the old one after
+//! a grace period, as `rcu_assign_pointer()` and `synchronize_rcu()` do in C.
+//!
+//! C header: [`include/linux/rcupdate.h`](srctree/include/linux/rcupdate.h)
+
+use crate::{bindings, sync::rcu, sync::Arc};
+use core::{
+    ptr,
+    sync::atomic::{AtomicPtr, Ordering},
+};
+
+/// An optional [`Arc<T>`] that readers access under the RCU read lock.
+///
+/// # Invariants
+///
+/// `ptr` is null or was obtained from [`Arc::into_raw`]; the [`RcuArc`] owns that reference. A
+/// pointer that was replaced is released only after an RCU grace period, so a reader that loaded
+/// it inside an RCU read-side critical section can use it until that section ends.
+///
+/// # Examples
+///
+/// ```
+/// use kernel::net::rcu::RcuArc;
+/// use kernel::sync::{rcu, Arc};
+///
+/// let slot = RcuArc::new(Some(Arc::new(1u32, GFP_KERNEL)?));
+/// {
+///     let guard = rcu::read_lock();
+///     assert_eq!(slot.get(&guard), Some(&1));
+/// }
+/// let old = slot.replace(Some(Arc::new(2, GFP_KERNEL)?));
+/// assert_eq!(old.as_deref(), Some(&1));
+/// assert_eq!(slot.get(&rcu::read_lock()), Some(&2));
+/// # Ok::<(), Error>(())
+/// ```
+pub struct RcuArc<T: Send + Sync> {
+    ptr: AtomicPtr<T>,
+}
+
+impl<T: Send + Sync> RcuArc<T> {
+    /// Creates a slot holding `value`.
+    pub fn new(value: Option<Arc<T>>) -> Self {
+        // INVARIANT: The pointer comes from `Arc::into_raw` or is null.
+        Self {
+            ptr: AtomicPtr::new(value.map_or(ptr::null_mut(), |a| Arc::into_raw(a).cast_mut())),
+        }
+    }
+
+    /// Returns the current value, for the duration of the RCU read-side critical section.
+    pub fn get<'a>(&'a self, _guard: &'a rcu::Guard) -> Option<&'a T> {
+        // Acquire pairs with the release in `replace`, as `rcu_dereference()` with
+        // `rcu_assign_pointer()`.
+        let p = self.ptr.load(Ordering::Acquire);
+        // SAFETY: By the type invariants, a non-null `p` points to a live `T` that is not freed
+        // before the end of the current grace period, which `_guard` prevents for `'a`.
+        unsafe { p.as_ref() }
+    }
+
+    /// Returns the current value with a new reference, usable outside RCU.
+    pub fn get_arc(&self) -> Option<Arc<T>> {
+        let guard = rcu::read_lock();
+        let p = self.ptr.load(Ordering::Acquire);
+        if p.is_null() {
+            return None;
+        }
+        // SAFETY: `p` came from `Arc::into_raw` and is alive under `guard`; the count is raised
+        // by creating a new `Arc` and leaking the borrowed one again.
+        let arc = core::mem::ManuallyDrop::new(unsafe { Arc::from_raw(p) });
+        let new = (*arc).clone();
+        drop(guard);
+        Some(new)
+    }
+
+    /// Publishes `new` and returns the previous value once no reader can see it any more.
+    ///
+    /// Waits for an RCU grace period if there was a previous value, so it might sleep. Writers
+    /// must be serialised by the caller (network drivers hold RTNL).
+    pub fn replace(&self, new: Option<Arc<T>>) -> Option<Arc<T>> {
+        let new = new.map_or(ptr::null_mut(), |a| Arc::into_raw(a).cast_mut());
+        // INVARIANT: `new` comes from `Arc::into_raw` or is null; the old reference is handed to
+        // the caller only after the grace period below.
+        let old = self.ptr.swap(new, Ordering::AcqRel);
+        if old.is_null() {
+            return None;
+        }
+        // SAFETY: Waiting for a grace period is allowed in the sleepable context this function
+        // documents.
+        unsafe { bindings::synchronize_rcu() };
+        // SAFETY: `old` came from `Arc::into_raw` and the slot no longer owns it.
+        Some(unsafe { Arc::from_raw(old) })
+    }
+}
+
+impl<T: Send + Sync> Drop for RcuArc<T> {
+    fn drop(&mut self) {
+        // Readers reach the slot only through the structure that owns it, which is itself gone
+        // or unreachable by now; still, release the value after a grace period as `replace`
+        // does, so dropping is never the racy path.
+        drop(self.replace(None));
+    }
+}

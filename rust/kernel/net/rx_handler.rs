@@ -1,0 +1,402 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Receive handlers of stacked devices.
+//!
+//! A stacked device (macvlan, bridge, bonding, ...) takes the frames of its lower device with an
+//! *rx handler*: the core calls it for every skb the lower device receives. With the XDP rx
+//! handler, a stacked device also gets the frames that the lower driver's XDP program passed,
+//! *before* an skb is built for them; it can then run its own XDP program and deliver, redirect,
+//! transmit or drop the frame without the skb round trip.
+//!
+//! Implement [`RxHandler`] and register it on the lower device with [`Registration`]: it
+//! registers the skb handler, and the XDP one if [`RxHandler::handle_xdp`] is implemented.
+//! The XDP side is a small state machine that makes the rules of the hook hard to break:
+//!
+//! - [`XdpRx`]: the frame as the lower driver passed it. The handler may decline it
+//!   ([`XdpRx::fallback`]: the driver builds the skb and the skb handler sees it), drop it, or
+//!   enter an upper device with it, running that device's program or not.
+//! - [`XdpRan`]: the frame entered an upper device (it may have been changed by a program), so
+//!   it can no longer fall back. It is dropped, sent back out ([`XdpRan::tx`]), redirected,
+//!   handed on to the upper device's own XDP rx handler ([`XdpRan::pass_on`]), or turned into an
+//!   skb of the upper device ([`XdpRan::into_skb`]).
+//!
+//! Each of these consumes the state and yields the [`XdpVerdict`] the handler returns.
+//!
+//! C header: [`include/linux/netdevice.h`](srctree/include/linux/netdevice.h)
+
+use super::{
+    device::Device,
+    rtnl::Rtnl,
+    skb::SkBuff,
+    xdp::{Action, Buff, Prog},
+};
+use crate::{
+    bindings,
+    error::to_result,
+    prelude::*,
+    sync::{aref::ARef, Arc},
+};
+use core::{marker::PhantomData, mem::MaybeUninit};
+
+/// What the skb rx handler did with an skb (`rx_handler_result_t`).
+pub enum RxResult {
+    /// The handler took the skb (`RX_HANDLER_CONSUMED`).
+    Consumed,
+    /// The skb now belongs to another device (set with [`SkBuff::set_dev`]); the core processes
+    /// it again from the start for that device (`RX_HANDLER_ANOTHER`).
+    Another(SkBuff),
+    /// Deliver the skb only to protocol handlers bound to the device exactly
+    /// (`RX_HANDLER_EXACT`).
+    Exact(SkBuff),
+    /// Process the skb normally on the lower device (`RX_HANDLER_PASS`).
+    Pass(SkBuff),
+}
+
+/// What the XDP rx handler tells the lower driver (`enum rx_xdp_handler_result`).
+///
+/// Only the methods of [`XdpRx`] and [`XdpRan`] create verdicts, each matching what it did with
+/// the buffer.
+#[must_use]
+pub struct XdpVerdict(bindings::rx_xdp_handler_result);
+
+impl XdpVerdict {
+    /// Returns the raw result.
+    pub fn as_raw(&self) -> bindings::rx_xdp_handler_result {
+        self.0
+    }
+
+    /// Returns whether the frame went to the skb path of the lower device.
+    pub fn is_fallback(&self) -> bool {
+        self.0 == bindings::rx_xdp_handler_result_RX_XDP_HANDLER_PASS_FALLBACK
+    }
+
+    /// Returns whether the frame was dropped.
+    pub fn is_drop(&self) -> bool {
+        self.0 == bindings::rx_xdp_handler_result_RX_XDP_HANDLER_DROP
+    }
+}
+
+/// Verdict constructors, private to the state machine.
+const fn verdict(r: bindings::rx_xdp_handler_result) -> XdpVerdict {
+    XdpVerdict(r)
+}
+
+/// A frame the lower driver's XDP program passed, as the XDP rx handler receives it.
+///
+/// # Invariants
+///
+/// `xdp` is the buffer of the current call of the XDP rx handler, unchanged since the driver
+/// passed it; `rxq` is scratch space in the adapter's stack frame for the upper device's
+/// receive queue information, which the adapter resets when the handler returns.
+pub struct XdpRx<'a> {
+    xdp: &'a mut Buff,
+    rxq: &'a mut MaybeUninit<bindings::xdp_rxq_info>,
+}
+
+/// A frame that entered an upper device in the XDP rx handler.
+///
+/// # Invariants
+///
+/// `xdp->rxq` points to an `xdp_rxq_info` of `upper` that carries the lower device's memory
+/// model, valid until the handler returns.
+pub struct XdpRan<'a> {
+    xdp: &'a mut Buff,
+    upper: &'a Device,
+}
+
+impl<'a> XdpRx<'a> {
+    /// Returns the frame.
+    pub fn buff(&self) -> &Buff {
+        self.xdp
+    }
+
+    /// Declines the frame: the lower driver builds an skb and the skb rx handler gets it.
+    pub fn fallback(self) -> XdpVerdict {
+        verdict(bindings::rx_xdp_handler_result_RX_XDP_HANDLER_PASS_FALLBACK)
+    }
+
+    /// Asks the lower driver to drop the frame (and count it).
+    pub fn drop_frame(self) -> XdpVerdict {
+        verdict(bindings::rx_xdp_handler_result_RX_XDP_HANDLER_DROP)
+    }
+
+    /// Lets the frame enter `upper`: from now on the frame is seen as received on `upper`
+    /// (ingress ifindex, `xdp->rxq->dev`), with the lower device's memory model.
+    pub fn enter(self, upper: &'a Device) -> XdpRan<'a> {
+        let xdp = self.xdp.as_raw();
+        // SAFETY: `xdp` and its `rxq` are valid (type invariants of `Buff`); the copy goes to the
+        // scratch space, which lives until the handler returns, as does `upper` (`'a`). The
+        // adapter restores the original `rxq` afterwards.
+        unsafe {
+            let rxq = self.rxq.write(*(*xdp).rxq);
+            rxq.dev = upper.as_raw();
+            rxq.queue_index = 0;
+            (*xdp).rxq = rxq;
+        }
+        // INVARIANT: `rxq` now describes `upper`.
+        XdpRan {
+            xdp: self.xdp,
+            upper,
+        }
+    }
+
+    /// Lets the frame enter `upper` and runs `prog` on it there; returns the program's verdict
+    /// and the frame, to act on the verdict with.
+    pub fn run(self, prog: &Prog, upper: &'a Device) -> (Action, XdpRan<'a>) {
+        let ran = self.enter(upper);
+        let act = prog.run(ran.xdp);
+        (act, ran)
+    }
+}
+
+/// What [`XdpRan::pass_on`] did.
+pub enum PassOn<'a> {
+    /// The upper device's own XDP rx handler took a decision: return it.
+    Done(XdpVerdict),
+    /// The upper device has no XDP rx handler or it declined the frame: deliver it on the upper
+    /// device yourself ([`XdpRan::into_skb`]).
+    Declined(XdpRan<'a>),
+}
+
+impl<'a> XdpRan<'a> {
+    /// Returns the frame.
+    pub fn buff(&self) -> &Buff {
+        self.xdp
+    }
+
+    /// Returns the upper device the frame entered.
+    pub fn upper(&self) -> &'a Device {
+        self.upper
+    }
+
+    /// Asks the lower driver to drop the frame (and count it).
+    pub fn drop_frame(self) -> XdpVerdict {
+        verdict(bindings::rx_xdp_handler_result_RX_XDP_HANDLER_DROP)
+    }
+
+    /// Asks the lower driver to send the frame, as it is now, out of the lower device through
+    /// its XDP_TX path.
+    pub fn tx(self) -> XdpVerdict {
+        verdict(bindings::rx_xdp_handler_result_RX_XDP_HANDLER_TX)
+    }
+
+    /// Redirects the frame to the target `prog` chose (`xdp_do_redirect()`). The verdict tells
+    /// the driver to flush; if the redirect failed, it asks for a drop instead.
+    pub fn redirect(self, prog: &Prog) -> XdpVerdict {
+        // SAFETY: The frame, the upper device and the program are valid; the handler runs in
+        // the driver's NAPI poll with its redirect context set up.
+        let err = unsafe {
+            bindings::xdp_do_redirect(self.upper.as_raw(), self.xdp.as_raw(), prog.as_raw())
+        };
+        if err == 0 {
+            verdict(bindings::rx_xdp_handler_result_RX_XDP_HANDLER_REDIRECT)
+        } else {
+            verdict(bindings::rx_xdp_handler_result_RX_XDP_HANDLER_DROP)
+        }
+    }
+
+    /// Hands the frame to the XDP rx handler of the upper device, if it has one
+    /// (`xdp_do_pass()`): the next level of a stack of devices.
+    pub fn pass_on(self) -> PassOn<'a> {
+        // SAFETY: The frame is valid and `xdp->rxq` describes the upper device, whose handler
+        // `xdp_do_pass` looks up under RCU.
+        let r = unsafe { bindings::xdp_do_pass(self.xdp.as_raw()) };
+        if r == bindings::rx_xdp_handler_result_RX_XDP_HANDLER_PASS_FALLBACK {
+            PassOn::Declined(self)
+        } else {
+            PassOn::Done(verdict(r))
+        }
+    }
+
+    /// Builds an skb of the upper device around the frame (`xdp_build_skb_from_buff()`), which
+    /// takes the frame's memory. On success returns the skb, with its protocol and device set,
+    /// and the verdict that the frame was consumed; if no skb could be built, returns the
+    /// verdict to drop the frame.
+    pub fn into_skb(self) -> core::result::Result<(SkBuff, XdpVerdict), XdpVerdict> {
+        // SAFETY: The frame is valid and in NAPI context, as `napi_build_skb()` requires; the skb
+        // takes over the frame's memory.
+        let skb = unsafe { bindings::xdp_build_skb_from_buff(self.xdp.as_raw()) };
+        // SAFETY: A non-null result is a new skb owned by the caller.
+        match unsafe { SkBuff::from_raw(skb) } {
+            Some(skb) => Ok((
+                skb,
+                verdict(bindings::rx_xdp_handler_result_RX_XDP_HANDLER_CONSUMED),
+            )),
+            None => Err(verdict(bindings::rx_xdp_handler_result_RX_XDP_HANDLER_DROP)),
+        }
+    }
+}
+
+/// The receive handler of a stacked device, registered on its lower device.
+///
+/// Both methods run in the receive path (softirq) inside an RCU read-side critical section, and
+/// may run concurrently on several CPUs.
+#[vtable]
+pub trait RxHandler: Send + Sync + Sized {
+    /// Handles an skb received on the lower device.
+    fn handle_skb(&self, skb: SkBuff) -> RxResult;
+
+    /// Handles a frame that the lower driver's XDP program passed, before an skb exists.
+    ///
+    /// Frames in AF_XDP zero-copy buffers never get here: they fall back to the skb path.
+    fn handle_xdp<'a>(&'a self, xdp: XdpRx<'a>) -> XdpVerdict {
+        xdp.fallback()
+    }
+}
+
+/// The C callbacks of an [`RxHandler`].
+struct Adapter<H: RxHandler>(PhantomData<H>);
+
+impl<H: RxHandler> Adapter<H> {
+    /// # Safety
+    ///
+    /// Called by the core with an owned skb of a device on which a [`Registration<H>`] is
+    /// registered, in the receive path under RCU.
+    unsafe extern "C" fn rx_handler(pskb: *mut *mut bindings::sk_buff) -> bindings::rx_handler_result {
+        // SAFETY: The core passes a valid skb, owned by the handler for this call.
+        let skb = unsafe { SkBuff::from_raw(*pskb) };
+        let Some(skb) = skb else {
+            return bindings::rx_handler_result_RX_HANDLER_PASS;
+        };
+        let dev = skb.dev().map(|d| d.as_raw());
+        // SAFETY: The device an skb is received on is alive while its rx handler runs.
+        let Some(h) = Self::handler(dev.map(|d| unsafe { Device::from_raw(d) })) else {
+            // SAFETY: Ownership goes back to the core.
+            unsafe { *pskb = skb.into_raw() };
+            return bindings::rx_handler_result_RX_HANDLER_PASS;
+        };
+        // SAFETY (of writing `*pskb` below): `pskb` is valid for the duration of the call.
+        match h.handle_skb(skb) {
+            RxResult::Consumed => bindings::rx_handler_result_RX_HANDLER_CONSUMED,
+            RxResult::Another(skb) => {
+                // SAFETY: See above.
+                unsafe { *pskb = skb.into_raw() };
+                bindings::rx_handler_result_RX_HANDLER_ANOTHER
+            }
+            RxResult::Exact(skb) => {
+                // SAFETY: See above.
+                unsafe { *pskb = skb.into_raw() };
+                bindings::rx_handler_result_RX_HANDLER_EXACT
+            }
+            RxResult::Pass(skb) => {
+                // SAFETY: See above.
+                unsafe { *pskb = skb.into_raw() };
+                bindings::rx_handler_result_RX_HANDLER_PASS
+            }
+        }
+    }
+
+    /// # Safety
+    ///
+    /// Called by `xdp_do_pass()` for a device on which a [`Registration<H>`] is registered, in
+    /// the driver's NAPI poll under RCU, with a valid buffer that it owns.
+    unsafe extern "C" fn rx_xdp_handler(
+        dev: *mut bindings::net_device,
+        xdp: *mut bindings::xdp_buff,
+    ) -> bindings::rx_xdp_handler_result {
+        // SAFETY: The core passes a valid device and buffer.
+        let (dev, buff) = unsafe { (Device::from_raw(dev), Buff::from_raw(xdp)) };
+        let Some(h) = Self::handler(Some(dev)) else {
+            return bindings::rx_xdp_handler_result_RX_XDP_HANDLER_PASS_FALLBACK;
+        };
+        if buff.is_xsk() {
+            return bindings::rx_xdp_handler_result_RX_XDP_HANDLER_PASS_FALLBACK;
+        }
+        // SAFETY: `xdp` is valid; the original receive queue information is restored below.
+        let orig = unsafe { (*xdp).rxq };
+        let mut scratch = MaybeUninit::uninit();
+        // INVARIANT: The buffer is unchanged and the scratch space lives for the call.
+        let v = h.handle_xdp(XdpRx {
+            xdp: buff,
+            rxq: &mut scratch,
+        });
+        // SAFETY: `xdp` is valid; the upper device's copy in `scratch` goes out of scope here.
+        unsafe { (*xdp).rxq = orig };
+        v.0
+    }
+
+    /// Returns the handler registered on `dev`.
+    fn handler<'b>(dev: Option<&'b Device>) -> Option<&'b H> {
+        let dev = dev?;
+        // SAFETY: `rx_handler_data` of a device with our handlers registered is the `Arc<H>`
+        // payload of the `Registration`, which unregisters (and waits for the receive path)
+        // before releasing it; the caller is in the receive path under RCU.
+        unsafe {
+            let data = core::ptr::read_volatile(&raw const (*dev.as_raw()).rx_handler_data);
+            data.cast::<H>().as_ref()
+        }
+    }
+}
+
+/// The registration of an [`RxHandler`] on a lower device.
+///
+/// Registers the skb rx handler and, if [`RxHandler::handle_xdp`] is implemented, the XDP rx
+/// handler, with the handler as their shared `rx_handler_data`. Dropping it unregisters both and
+/// waits for the receive path to leave them (`netdev_rx_handler_unregister()`), then releases
+/// the handler. Create and drop it with RTNL held.
+///
+/// # Invariants
+///
+/// Both handlers of `H` are registered on `dev`, with `Arc::as_ptr(&handler)` as data.
+pub struct Registration<H: RxHandler> {
+    dev: ARef<Device>,
+    handler: Arc<H>,
+}
+
+impl<H: RxHandler> Registration<H> {
+    /// Registers `handler` on `dev`.
+    ///
+    /// Fails with `EBUSY` if `dev` already has an rx handler (it is a bridge port, bond slave,
+    /// or the lower device of a macvlan, for example), or `EINVAL` if it refuses them
+    /// (`IFF_NO_RX_HANDLER`).
+    pub fn new(dev: &Device, handler: Arc<H>, _rtnl: &Rtnl) -> Result<Self> {
+        let data = Arc::as_ptr(&handler).cast_mut().cast();
+        // SAFETY: RTNL is held; `data` stays valid until after unregistration (in `drop`).
+        to_result(unsafe {
+            bindings::netdev_rx_handler_register(dev.as_raw(), Some(Adapter::<H>::rx_handler), data)
+        })?;
+        if H::HAS_HANDLE_XDP {
+            // SAFETY: RTNL is held and the skb handler with its data was registered above.
+            let r = to_result(unsafe {
+                bindings::netdev_rx_xdp_handler_register(
+                    dev.as_raw(),
+                    Some(Adapter::<H>::rx_xdp_handler),
+                )
+            });
+            if let Err(e) = r {
+                // SAFETY: RTNL is held; the skb handler is ours.
+                unsafe { bindings::netdev_rx_handler_unregister(dev.as_raw()) };
+                return Err(e);
+            }
+        }
+        // INVARIANT: Both handlers are registered with `handler` as data.
+        Ok(Self {
+            dev: dev.into(),
+            handler,
+        })
+    }
+
+    /// Returns the device the handler is registered on.
+    pub fn device(&self) -> &Device {
+        &self.dev
+    }
+
+    /// Returns the handler.
+    pub fn handler(&self) -> &Arc<H> {
+        &self.handler
+    }
+
+    /// Unregisters the handlers (as dropping does), with the proof that RTNL is held.
+    pub fn unregister(self, _rtnl: &Rtnl) {
+        drop(self)
+    }
+}
+
+impl<H: RxHandler> Drop for Registration<H> {
+    fn drop(&mut self) {
+        // SAFETY: By the type invariants our handlers are registered on `dev`. The function
+        // asserts RTNL, which the documented rules require, and waits for the receive path
+        // (`synchronize_net()`) before `handler` is released below.
+        unsafe { bindings::netdev_rx_handler_unregister(self.dev.as_raw()) };
+    }
+}

@@ -1,0 +1,186 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Socket buffers.
+//!
+//! [`SkBuff`] is an owned `struct sk_buff`: exactly one owner, which passes it on (receive,
+//! transmit) or frees it. Dropping an [`SkBuff`] frees it as a drop (`kfree_skb()`, visible to
+//! drop monitors); [`SkBuff::consume`] frees it as consumed.
+//!
+//! C header: [`include/linux/skbuff.h`](srctree/include/linux/skbuff.h)
+
+use super::device::{Device, MacAddr, ETH_ALEN};
+use crate::{bindings, prelude::*};
+use core::ptr::NonNull;
+
+/// Length of an Ethernet header.
+pub const ETH_HLEN: usize = bindings::ETH_HLEN as usize;
+
+/// An owned socket buffer.
+///
+/// # Invariants
+///
+/// `ptr` points to a valid `struct sk_buff` that this object owns (one reference of
+/// `skb->users`): nobody else frees it or passes it on.
+pub struct SkBuff {
+    ptr: NonNull<bindings::sk_buff>,
+}
+
+// SAFETY: An skb has no affinity to the thread that allocated it; ownership may move anywhere.
+unsafe impl Send for SkBuff {}
+
+impl SkBuff {
+    /// Takes ownership of a raw skb.
+    ///
+    /// # Safety
+    ///
+    /// `ptr` must be a valid skb whose ownership the caller transfers to the new object.
+    pub unsafe fn from_raw(ptr: *mut bindings::sk_buff) -> Option<Self> {
+        // INVARIANT: The caller transfers ownership of a valid skb.
+        NonNull::new(ptr).map(|ptr| Self { ptr })
+    }
+
+    /// Gives up ownership and returns the raw pointer.
+    pub fn into_raw(self) -> *mut bindings::sk_buff {
+        let p = self.ptr.as_ptr();
+        core::mem::forget(self);
+        p
+    }
+
+    /// Returns the raw pointer, still owned by `self`.
+    pub fn as_raw(&self) -> *mut bindings::sk_buff {
+        self.ptr.as_ptr()
+    }
+
+    /// Returns the length of the packet (`skb->len`), linear and paged parts together.
+    pub fn len(&self) -> u32 {
+        // SAFETY: The skb is valid and owned.
+        unsafe { (*self.as_raw()).len }
+    }
+
+    /// Returns whether the packet is empty.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Returns the linear part of the data, from `skb->data`.
+    pub fn data(&self) -> &[u8] {
+        // SAFETY: `skb->data` points to `skb_headlen()` readable bytes of the owned skb.
+        unsafe {
+            let len = bindings::skb_headlen(self.as_raw()) as usize;
+            core::slice::from_raw_parts((*self.as_raw()).data, len)
+        }
+    }
+
+    /// Returns the device the skb was received on or is sent through, if set.
+    pub fn dev(&self) -> Option<&Device> {
+        // SAFETY: `skb->dev` is null or points to a device that the stack keeps alive while the
+        // skb is processed (receive under RCU, transmit with the device held).
+        unsafe {
+            let d = (*self.as_raw()).__bindgen_anon_1.__bindgen_anon_1.__bindgen_anon_1.dev;
+            (!d.is_null()).then(|| Device::from_raw(d))
+        }
+    }
+
+    /// Sets the device the skb belongs to, as a stacked device does to hand a received frame to
+    /// an upper device or to send one through its lower device.
+    pub fn set_dev(&mut self, dev: &Device) {
+        // SAFETY: The skb is owned; the device outlives the skb's processing in the contexts
+        // (receive, transmit) where the stack keeps devices alive.
+        unsafe {
+            (*self.as_raw()).__bindgen_anon_1.__bindgen_anon_1.__bindgen_anon_1.dev = dev.as_raw()
+        };
+    }
+
+    /// Returns the Ethernet header, if the MAC header is set and in the linear part.
+    pub fn eth_header(&self) -> Option<&[u8; ETH_HLEN]> {
+        let skb = self.as_raw();
+        // SAFETY: The skb is valid; the MAC header offset is checked against the linear part
+        // before the header is read.
+        unsafe {
+            if !bindings::skb_mac_header_was_set(skb) {
+                return None;
+            }
+            let mac = bindings::skb_mac_header(skb);
+            let end = (*skb).data.add(bindings::skb_headlen(skb) as usize);
+            if (mac as usize) + ETH_HLEN > end as usize {
+                return None;
+            }
+            Some(&*mac.cast::<[u8; ETH_HLEN]>())
+        }
+    }
+
+    /// Returns the destination address of the Ethernet header.
+    pub fn eth_dest(&self) -> Option<MacAddr> {
+        let hdr = self.eth_header()?;
+        let mut a = [0u8; ETH_ALEN];
+        a.copy_from_slice(&hdr[..ETH_ALEN]);
+        Some(a)
+    }
+
+    /// Returns the packet type the stack assigned (`PACKET_HOST`, `PACKET_OTHERHOST`, ...).
+    pub fn pkt_type(&self) -> u8 {
+        // SAFETY: The skb is valid and owned.
+        unsafe { bindings::skb_pkt_type(self.as_raw()) }
+    }
+
+    /// Sets the packet type, as a stacked device does after matching the destination address.
+    pub fn set_pkt_type(&mut self, t: u8) {
+        // SAFETY: The skb is owned.
+        unsafe { bindings::skb_set_pkt_type(self.as_raw(), t) };
+    }
+
+    /// Makes sure the skb is not shared before it is changed (`skb_share_check()`): returns it,
+    /// or a clone if it was shared. `None` if the clone failed (the skb was then freed).
+    pub fn unshare(self) -> Option<Self> {
+        // SAFETY: The skb is owned and passed on; the result is owned by the new object.
+        unsafe { Self::from_raw(bindings::skb_share_check(self.into_raw(), bindings::GFP_ATOMIC)) }
+    }
+
+    /// Clones the skb (the data is shared, the metadata copied).
+    pub fn try_clone(&self) -> Result<Self> {
+        // SAFETY: The skb is valid.
+        let c = unsafe { bindings::skb_clone(self.as_raw(), bindings::GFP_ATOMIC) };
+        // SAFETY: `skb_clone` returns a new skb owned by the caller, or null.
+        unsafe { Self::from_raw(c) }.ok_or(ENOMEM)
+    }
+
+    /// Passes a received skb to the stack from softirq context (`netif_receive_skb()`).
+    pub fn receive(self) {
+        // SAFETY: Ownership passes to the stack.
+        unsafe { bindings::netif_receive_skb(self.into_raw()) };
+    }
+
+    /// Queues a received skb to the stack's backlog (`netif_rx()`); any context.
+    pub fn rx(self) {
+        // SAFETY: Ownership passes to the stack.
+        unsafe { bindings::netif_rx(self.into_raw()) };
+    }
+
+    /// Transmits the skb through its device (`dev_queue_xmit()`). The skb is consumed whatever
+    /// the result.
+    pub fn xmit(self) -> Result {
+        // SAFETY: Ownership passes to the stack, which frees the skb on error too.
+        let ret = unsafe { bindings::dev_queue_xmit(self.into_raw()) };
+        // NET_XMIT_SUCCESS and NET_XMIT_CN count as sent, as `dev_xmit_complete()` has it.
+        if ret == 0 || ret == bindings::NET_XMIT_CN as i32 {
+            Ok(())
+        } else if ret < 0 {
+            Err(Error::from_errno(ret))
+        } else {
+            Err(ENOBUFS)
+        }
+    }
+
+    /// Frees the skb as consumed, not dropped (`consume_skb()`).
+    pub fn consume(self) {
+        // SAFETY: The skb is owned.
+        unsafe { bindings::consume_skb(self.into_raw()) };
+    }
+}
+
+impl Drop for SkBuff {
+    fn drop(&mut self) {
+        // SAFETY: The skb is owned; dropping it without passing it on is a drop.
+        unsafe { bindings::kfree_skb(self.as_raw()) };
+    }
+}
