@@ -8,7 +8,7 @@
 //!
 //! C header: [`include/linux/netdevice.h`](srctree/include/linux/netdevice.h)
 
-use super::rtnl::Rtnl;
+use super::{link::ExtAck, rtnl::Rtnl};
 use crate::{
     bindings,
     error::to_result,
@@ -280,6 +280,29 @@ impl Device {
                 break;
             }
         }
+    }
+
+    /// Makes `upper` a device stacked on this one (`netdev_upper_dev_link()`): visible in
+    /// `ip link` as `upper@lower`, and checked against loops.
+    pub fn link_upper(&self, upper: &Device, extack: &ExtAck, _rtnl: &Rtnl) -> Result {
+        // SAFETY: Both devices are valid and RTNL is held.
+        to_result(unsafe {
+            bindings::netdev_upper_dev_link(self.as_raw(), upper.as_raw(), extack.as_raw())
+        })
+    }
+
+    /// Undoes [`Device::link_upper`].
+    pub fn unlink_upper(&self, upper: &Device, _rtnl: &Rtnl) {
+        // SAFETY: Both devices are valid and RTNL is held.
+        unsafe { bindings::netdev_upper_dev_unlink(self.as_raw(), upper.as_raw()) };
+    }
+
+    /// Returns whether the device is being unregistered (rather than, for example, moved to
+    /// another namespace, which also sends `NETDEV_UNREGISTER`).
+    pub fn is_unregistering(&self, _rtnl: &Rtnl) -> bool {
+        // SAFETY: `reg_state` only changes under RTNL, which is held.
+        let st = unsafe { (*self.as_raw()).reg_state };
+        u32::from(st) == bindings::netdev_reg_state_NETREG_UNREGISTERING
     }
 
     /// Returns whether `other` is stacked on this device, directly or through other devices.

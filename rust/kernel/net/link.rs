@@ -51,6 +51,11 @@ use core::{
 pub struct ExtAck(*mut bindings::netlink_ext_ack);
 
 impl ExtAck {
+    /// Returns the raw pointer (null if the request has none).
+    pub fn as_raw(&self) -> *mut bindings::netlink_ext_ack {
+        self.0
+    }
+
     /// Sets the error message (`NL_SET_ERR_MSG()`).
     pub fn set_msg(&self, msg: &'static CStr) {
         if !self.0.is_null() {

@@ -122,7 +122,10 @@ impl<'a> XdpRx<'a> {
 
     /// Lets the frame enter `upper`: from now on the frame is seen as received on `upper`
     /// (ingress ifindex, `xdp->rxq->dev`), with the lower device's memory model.
-    pub fn enter(self, upper: &'a Device) -> XdpRan<'a> {
+    pub fn enter<'b>(self, upper: &'b Device) -> XdpRan<'b>
+    where
+        'a: 'b,
+    {
         let xdp = self.xdp.as_raw();
         // SAFETY: `xdp` and its `rxq` are valid (type invariants of `Buff`); the copy goes to the
         // scratch space, which lives until the handler returns, as does `upper` (`'a`). The
@@ -142,7 +145,10 @@ impl<'a> XdpRx<'a> {
 
     /// Lets the frame enter `upper` and runs `prog` on it there; returns the program's verdict
     /// and the frame, to act on the verdict with.
-    pub fn run(self, prog: &Prog, upper: &'a Device) -> (Action, XdpRan<'a>) {
+    pub fn run<'b>(self, prog: &Prog, upper: &'b Device) -> (Action, XdpRan<'b>)
+    where
+        'a: 'b,
+    {
         let ran = self.enter(upper);
         let act = prog.run(ran.xdp);
         (act, ran)
