@@ -26,7 +26,9 @@
 use kernel::{
     net::{
         device::{is_multicast_ether_addr, is_valid_ether_addr, Device, MacAddr, ETH_ALEN},
-        link::{self, xdp_features, AttrPolicy, Dev, ExtAck, LinkAttrs, NewDevice, NewLinkParams},
+        link::{
+            self, xdp_features, AttrPolicy, Dev, ExtAck, LinkAttrs, NewDevice, NewLinkParams, UcAddrs,
+        },
         notifier::{self, Event},
         rcu::RcuArc,
         rtnl::Rtnl,
@@ -35,7 +37,7 @@ use kernel::{
         stats::PcpuCounters,
         xdp::{self, Action, Prog, ProgSlot, XmitFrames},
     },
-    new_mutex,
+    new_mutex, pr_warn_once,
     prelude::*,
     sync::{aref::ARef, rcu, Arc, Mutex},
 };
@@ -99,6 +101,9 @@ struct Upper {
     flags: u32,
     prog: ProgSlot,
     stats: PcpuCounters<NSTATS>,
+    /// The device's unicast filter: addresses of devices stacked on it, whose frames it
+    /// receives first (updated in `ndo_set_rx_mode`, read by the lower's receive path).
+    filter: RcuArc<KVec<MacAddr>>,
 }
 
 /// An upper device as the receive path finds it.
@@ -110,6 +115,29 @@ struct Entry {
 /// The receive side of a lower device: its xdpvlan uppers, by address.
 struct Demux {
     uppers: RcuArc<KVec<Entry>>,
+}
+
+impl Demux {
+    /// Finds the upper that receives unicast frames for `dst`: the one with that address, or
+    /// else one with `dst` in its filter (a device stacked on it has the address). The flag
+    /// tells whether the frame is for the upper itself.
+    fn lookup<'a>(&'a self, dst: &MacAddr, g: &'a rcu::Guard) -> Option<(&'a Dev<XdpVlan>, bool)> {
+        let table = self.uppers.get(g)?;
+        if let Some(e) = table.iter().find(|e| &e.addr == dst) {
+            return Some((&e.dev, true));
+        }
+        table
+            .iter()
+            .find(|e| {
+                e.dev
+                    .data()
+                    .get_ref()
+                    .filter
+                    .get(g)
+                    .is_some_and(|f| f.contains(dst))
+            })
+            .map(|e| (&*e.dev, false))
+    }
 }
 
 /// A lower device with xdpvlan uppers: the rx handler registration, shared by the uppers.
@@ -266,10 +294,9 @@ impl RxHandler for Demux {
             }
             return RxResult::Pass(skb);
         }
-        let Some(e) = table.iter().find(|e| e.addr == dst) else {
+        let Some((up, own)) = self.lookup(&dst, &g) else {
             return RxResult::Pass(skb);
         };
-        let up = &e.dev;
         if !up.is_running() {
             up.count_rx_dropped();
             drop(skb);
@@ -280,7 +307,9 @@ impl RxHandler for Demux {
             return RxResult::Consumed;
         };
         skb.set_dev(up);
-        skb.set_pkt_type(PACKET_HOST);
+        if own {
+            skb.set_pkt_type(PACKET_HOST);
+        }
         let len = skb.len() + ETH_HLEN as u32;
         let data = up.data();
         data.stats.inc(ST_RX_SKB);
@@ -301,14 +330,9 @@ impl RxHandler for Demux {
             return xdp.fallback();
         }
         let g = rcu::read_lock();
-        let Some(e) = self
-            .uppers
-            .get(&g)
-            .and_then(|t| t.iter().find(|e| e.addr == dst))
-        else {
+        let Some((up, _)) = self.lookup(&dst, &g) else {
             return xdp.fallback();
         };
-        let up: &Dev<XdpVlan> = &e.dev;
         let data = up.data();
         if data.flags & XDPVLAN_F_NO_NATIVE != 0 {
             return xdp.fallback();
@@ -442,6 +466,7 @@ impl link::Driver for XdpVlan {
             flags,
             prog: ProgSlot::new(),
             stats,
+            filter: RcuArc::new(None),
         }))
     }
 
@@ -494,8 +519,26 @@ impl link::Driver for XdpVlan {
         Ok(())
     }
 
-    fn set_rx_mode(dev: &Dev<Self>) {
-        dev.sync_addr_lists_to(&dev.data().lower);
+    fn set_rx_mode(dev: &Dev<Self>, uc: &UcAddrs) {
+        let data = dev.data();
+        dev.sync_addr_lists_to(&data.lower);
+        if uc.overflow() {
+            pr_warn_once!("xdpvlan: more unicast filter addresses than the receive path keeps\n");
+        }
+        let mut f = KVec::new();
+        for a in uc.addrs() {
+            if f.push(*a, GFP_ATOMIC).is_err() {
+                break;
+            }
+        }
+        let new = if f.is_empty() {
+            None
+        } else {
+            Arc::new(f, GFP_ATOMIC).ok()
+        };
+        if data.filter.replace_deferred(new).is_err() {
+            pr_warn_once!("xdpvlan: out of memory updating a unicast filter\n");
+        }
     }
 
     fn set_mac_address(dev: &Dev<Self>, addr: &MacAddr, rtnl: &Rtnl) -> Result {

@@ -80,6 +80,23 @@ impl Net {
         self.0.get()
     }
 
+    /// Returns the initial network namespace (`init_net`), which lives forever.
+    pub fn init() -> &'static Net {
+        // SAFETY: `init_net` is a static that is never freed.
+        unsafe { Net::from_raw(&raw mut bindings::init_net) }
+    }
+
+    /// Looks up the device named `name` in this namespace and takes a reference on it.
+    pub fn device_by_name(&self, name: &CStr, _rtnl: &Rtnl) -> Option<ARef<Device>> {
+        // SAFETY: RTNL is held, as `__dev_get_by_name` requires; `name` is NUL-terminated.
+        let dev = unsafe { bindings::__dev_get_by_name(self.as_raw(), name.as_char_ptr()) };
+        if dev.is_null() {
+            return None;
+        }
+        // SAFETY: `dev` is a registered device, alive while RTNL is held.
+        Some(unsafe { Device::from_raw(dev) }.into())
+    }
+
     /// Looks up the device with index `ifindex` in this namespace and takes a reference on it.
     pub fn device_by_index(&self, ifindex: i32, _rtnl: &Rtnl) -> Option<ARef<Device>> {
         // SAFETY: RTNL is held (the token proves it), as `__dev_get_by_index` requires.
@@ -309,6 +326,18 @@ impl Device {
     pub fn has_upper(&self, other: &Device, _rtnl: &Rtnl) -> bool {
         // SAFETY: Both devices are valid; RTNL is held as the function asserts.
         unsafe { bindings::netdev_has_upper_dev(self.as_raw(), other.as_raw()) }
+    }
+
+    /// Returns whether an rx handler (a bridge, bond, macvlan, ...) is registered on the device.
+    pub fn has_rx_handler(&self) -> bool {
+        // SAFETY: The device is valid; the pointer is only compared with null.
+        unsafe { ptr::read_volatile(&raw const (*self.as_raw()).rx_handler) }.is_some()
+    }
+
+    /// Returns whether an XDP rx handler is registered on the device.
+    pub fn has_rx_xdp_handler(&self) -> bool {
+        // SAFETY: As for `has_rx_handler`.
+        unsafe { ptr::read_volatile(&raw const (*self.as_raw()).rx_xdp_handler) }.is_some()
     }
 
     /// Counts a received frame that was dropped (`rx_dropped` of `ip -s link`).

@@ -24,7 +24,7 @@
 //! C header: [`include/net/rtnetlink.h`](srctree/include/net/rtnetlink.h)
 
 use super::{
-    device::{is_valid_ether_addr, Device, MacAddr, Net},
+    device::{is_valid_ether_addr, Device, MacAddr, Net, ETH_ALEN},
     rtnl::Rtnl,
     skb::SkBuff,
     xdp::{Prog, XmitFrames},
@@ -312,6 +312,28 @@ impl SetupDevice<'_> {
     }
 }
 
+/// How many unicast filter addresses [`UcAddrs`] holds at most.
+pub const UC_MAX: usize = 32;
+
+/// The unicast address filter of a device, as [`Driver::set_rx_mode`] gets it.
+pub struct UcAddrs {
+    buf: [MacAddr; UC_MAX],
+    n: usize,
+    total: usize,
+}
+
+impl UcAddrs {
+    /// Returns the addresses (at most [`UC_MAX`]).
+    pub fn addrs(&self) -> &[MacAddr] {
+        &self.buf[..self.n]
+    }
+
+    /// Returns whether the filter has more addresses than [`UcAddrs::addrs`] holds.
+    pub fn overflow(&self) -> bool {
+        self.total > self.n
+    }
+}
+
 /// A new device in [`Driver::newlink`], before it is registered.
 pub struct NewDevice<'a> {
     dev: &'a Device,
@@ -402,7 +424,10 @@ pub trait Driver: Sized + 'static {
         Ok(())
     }
 
-    /// Called when a device for which [`Driver::registered`] succeeded is unregistered.
+    /// Called once when a device for which [`Driver::registered`] succeeded is deleted: from
+    /// `dellink` or [`Dev::unregister`], before the device's unregistration is queued, so that
+    /// devices deleted together can unlink from each other in any order, or at the latest from
+    /// `ndo_uninit`.
     fn uninit(_dev: &Dev<Self>, _rtnl: &Rtnl) {}
 
     /// Brings the device up (`ndo_open`).
@@ -419,9 +444,10 @@ pub trait Driver: Sized + 'static {
     /// disabled.
     fn start_xmit(dev: &Dev<Self>, skb: SkBuff);
 
-    /// Updates the device's receive filters (`ndo_set_rx_mode`). Called with the address list
-    /// lock held and BH disabled: must not sleep.
-    fn set_rx_mode(_dev: &Dev<Self>) {
+    /// Updates the device's receive filters (`ndo_set_rx_mode`); `uc` is the device's unicast
+    /// filter (addresses that devices stacked on it added). Called with the address list lock
+    /// held and BH disabled: must not sleep.
+    fn set_rx_mode(_dev: &Dev<Self>, _uc: &UcAddrs) {
         build_error!(VTABLE_DEFAULT_ERROR)
     }
 
@@ -564,13 +590,15 @@ impl<T: Driver> Dev<T> {
     }
 
     /// Unregisters the device, unless it is already being unregistered.
-    pub fn unregister(&self, _rtnl: &Rtnl) {
+    pub fn unregister(&self, rtnl: &Rtnl) {
         // SAFETY: RTNL is held; `reg_state` only changes under RTNL.
-        unsafe {
-            if u32::from((*self.as_raw()).reg_state) == bindings::netdev_reg_state_NETREG_REGISTERED
-            {
-                bindings::unregister_netdevice_queue(self.as_raw(), ptr::null_mut());
-            }
+        let registered = unsafe {
+            u32::from((*self.as_raw()).reg_state) == bindings::netdev_reg_state_NETREG_REGISTERED
+        };
+        if registered {
+            Adapter::<T>::uninit_once(self, rtnl);
+            // SAFETY: RTNL is held and the device is registered.
+            unsafe { bindings::unregister_netdevice_queue(self.as_raw(), ptr::null_mut()) };
         }
     }
 }
@@ -736,20 +764,36 @@ impl<T: Driver> Adapter<T> {
         })
     }
 
+    /// Calls [`Driver::uninit`] if the device is linked, once.
+    fn uninit_once(d: &Dev<T>, rtnl: &Rtnl) {
+        // SAFETY: `d` is a device of `T`; the state only changes under RTNL, which is held.
+        let state = unsafe { &(*netdev_priv::<T>(d.as_raw())).state };
+        if state.load(Ordering::Acquire) == STATE_LINKED {
+            state.store(STATE_INIT, Ordering::Release);
+            T::uninit(d, rtnl);
+        }
+    }
+
+    unsafe extern "C" fn dellink(dev: *mut bindings::net_device, head: *mut bindings::list_head) {
+        // SAFETY: Called with RTNL held on a registered device of `T`, with the list of the
+        // devices to unregister together.
+        let (d, rtnl) = unsafe { (Self::dev(dev), Rtnl::assume_held()) };
+        Self::uninit_once(d, &rtnl);
+        // SAFETY: See above.
+        unsafe { bindings::unregister_netdevice_queue(dev, head) };
+    }
+
     unsafe extern "C" fn ndo_uninit(dev: *mut bindings::net_device) {
         // SAFETY: Called with RTNL held on a device of `T`.
-        let (rtnl, linked) = unsafe {
-            (
-                Rtnl::assume_held(),
-                (*netdev_priv::<T>(dev)).state.load(Ordering::Acquire) == STATE_LINKED,
-            )
+        let rtnl = unsafe { Rtnl::assume_held() };
+        // SAFETY: See above; the data is initialised (the state is checked in `uninit_once`
+        // before the device is used as a `Dev<T>`).
+        let initialised = unsafe {
+            (*netdev_priv::<T>(dev)).state.load(Ordering::Acquire) != STATE_EMPTY
         };
-        if linked {
-            // SAFETY: The device's data is initialised (state `STATE_LINKED`).
-            let d = unsafe { Self::dev(dev) };
-            T::uninit(d, &rtnl);
-            // SAFETY: See above.
-            unsafe { (*netdev_priv::<T>(dev)).state.store(STATE_INIT, Ordering::Release) };
+        if initialised {
+            // SAFETY: The data is initialised.
+            Self::uninit_once(unsafe { Self::dev(dev) }, &rtnl);
         }
     }
 
@@ -778,8 +822,20 @@ impl<T: Driver> Adapter<T> {
     }
 
     unsafe extern "C" fn ndo_set_rx_mode(dev: *mut bindings::net_device) {
+        let mut uc = UcAddrs {
+            buf: [[0; ETH_ALEN]; UC_MAX],
+            n: 0,
+            total: 0,
+        };
+        // SAFETY: Called on a registered device of `T` with its address list lock held; the
+        // buffer has room for `UC_MAX` addresses.
+        let total = unsafe {
+            bindings::netdev_uc_addrs_locked(dev, uc.buf.as_mut_ptr().cast(), UC_MAX as c_int)
+        };
+        uc.total = usize::try_from(total).unwrap_or(0);
+        uc.n = uc.total.min(UC_MAX);
         // SAFETY: Called on a registered device of `T`.
-        T::set_rx_mode(unsafe { Self::dev(dev) });
+        T::set_rx_mode(unsafe { Self::dev(dev) }, &uc);
     }
 
     unsafe extern "C" fn ndo_set_mac_address(dev: *mut bindings::net_device, p: *mut c_void) -> c_int {
@@ -952,6 +1008,7 @@ impl<T: Driver> Registration<T> {
                     (*ops).setup = Some(Adapter::<T>::setup);
                     (*ops).validate = Some(Adapter::<T>::validate);
                     (*ops).newlink = Some(Adapter::<T>::newlink);
+                    (*ops).dellink = Some(Adapter::<T>::dellink);
                     if T::POLICY.len() > 1 {
                         (*ops).maxtype = (T::POLICY.len() - 1) as u32;
                         (*ops).policy = T::POLICY.as_ptr().cast();
@@ -961,6 +1018,71 @@ impl<T: Driver> Registration<T> {
             }),
             _p: PhantomData,
         })
+    }
+}
+
+impl<T: Driver> Registration<T> {
+    /// Creates a device of this link type from the kernel, as `ip link add [link LOWER] name
+    /// NAME type KIND` would (without driver attributes), in `net`. `name` may contain `%d`.
+    pub fn create(
+        &self,
+        net: &Net,
+        name: &CStr,
+        lower: Option<&Device>,
+        rtnl: &Rtnl,
+    ) -> Result<ARef<Dev<T>>> {
+        #[repr(C, align(4))]
+        struct U32Attr {
+            hdr: bindings::nlattr,
+            val: u32,
+        }
+        let mut link = U32Attr {
+            hdr: bindings::nlattr {
+                nla_len: core::mem::size_of::<U32Attr>() as u16,
+                nla_type: bindings::IFLA_LINK as u16,
+            },
+            val: lower.map_or(0, |l| l.ifindex() as u32),
+        };
+        let mut tb = [ptr::null_mut::<bindings::nlattr>(); bindings::__IFLA_MAX as usize];
+        if lower.is_some() {
+            tb[bindings::IFLA_LINK as usize] = &mut link.hdr;
+        }
+        // SAFETY: RTNL is held; `tb` has `IFLA_MAX + 1` entries and outlives the calls below;
+        // the ops are registered (type invariants).
+        let dev = crate::error::from_err_ptr(unsafe {
+            bindings::rtnl_create_link(
+                net.as_raw(),
+                name.as_char_ptr(),
+                bindings::NET_NAME_USER as u8,
+                self.ops.get(),
+                tb.as_mut_ptr(),
+                ptr::null_mut(),
+            )
+        })?;
+        let mut params = bindings::rtnl_newlink_params {
+            src_net: net.as_raw(),
+            link_net: ptr::null_mut(),
+            peer_net: ptr::null_mut(),
+            tb: tb.as_mut_ptr(),
+            data: ptr::null_mut(),
+        };
+        // SAFETY: As `rtnl_newlink_create()` does: a new device of this type, RTNL held.
+        let r = unsafe { Adapter::<T>::newlink(dev, &mut params, ptr::null_mut()) };
+        if r < 0 {
+            // SAFETY: The device failed to register; `free_netdev` handles both the
+            // unregistered and the being-unregistered case.
+            unsafe { bindings::free_netdev(dev) };
+            return Err(Error::from_errno(r));
+        }
+        // SAFETY: The device is registered, with initialised data.
+        let d: ARef<Dev<T>> = unsafe { Dev::<T>::from_raw(dev) }.into();
+        // SAFETY: A registered device; no `ifinfomsg` to apply.
+        let r = unsafe { bindings::rtnl_configure_link(dev, ptr::null(), 0, ptr::null()) };
+        if r < 0 {
+            d.unregister(rtnl);
+            return Err(Error::from_errno(r));
+        }
+        Ok(d)
     }
 }
 

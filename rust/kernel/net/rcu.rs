@@ -8,10 +8,10 @@
 //!
 //! C header: [`include/linux/rcupdate.h`](srctree/include/linux/rcupdate.h)
 
-use crate::{bindings, sync::rcu, sync::Arc};
+use crate::{bindings, prelude::*, sync::rcu, sync::Arc, types::Opaque};
 use core::{
     ptr,
-    sync::atomic::{AtomicPtr, Ordering},
+    sync::atomic::{AtomicBool, AtomicPtr, Ordering},
 };
 
 /// An optional [`Arc<T>`] that readers access under the RCU read lock.
@@ -36,10 +36,36 @@ use core::{
 /// let old = slot.replace(Some(Arc::new(2, GFP_KERNEL)?));
 /// assert_eq!(old.as_deref(), Some(&1));
 /// assert_eq!(slot.get(&rcu::read_lock()), Some(&2));
+/// // From atomic context: the old value is released by an RCU callback.
+/// slot.replace_deferred(Some(Arc::new(3, GFP_ATOMIC)?))?;
+/// assert_eq!(slot.get_arc().as_deref(), Some(&3));
 /// # Ok::<(), Error>(())
 /// ```
 pub struct RcuArc<T: Send + Sync> {
     ptr: AtomicPtr<T>,
+    deferred: AtomicBool,
+}
+
+/// A replaced value waiting for the end of a grace period.
+#[repr(C)]
+struct Deferred<T: Send + Sync> {
+    head: Opaque<bindings::callback_head>,
+    old: Option<Arc<T>>,
+}
+
+/// The RCU callback of [`RcuArc::replace_deferred`].
+///
+/// # Safety
+///
+/// `head` is the `head` field of a `Deferred<T>` leaked from a `KBox` by
+/// `replace_deferred`, passed to `call_rcu` once.
+unsafe extern "C" fn drop_deferred<T: Send + Sync>(head: *mut bindings::callback_head) {
+    // SAFETY: Per the function's requirements, the container is a leaked `KBox<Deferred<T>>`;
+    // the grace period has ended, so no reader uses `old` any more.
+    unsafe {
+        let d = crate::container_of!(Opaque::cast_from(head).cast_mut(), Deferred<T>, head);
+        drop(KBox::from_raw(d));
+    }
 }
 
 impl<T: Send + Sync> RcuArc<T> {
@@ -48,6 +74,7 @@ impl<T: Send + Sync> RcuArc<T> {
         // INVARIANT: The pointer comes from `Arc::into_raw` or is null.
         Self {
             ptr: AtomicPtr::new(value.map_or(ptr::null_mut(), |a| Arc::into_raw(a).cast_mut())),
+            deferred: AtomicBool::new(false),
         }
     }
 
@@ -94,6 +121,31 @@ impl<T: Send + Sync> RcuArc<T> {
         // SAFETY: `old` came from `Arc::into_raw` and the slot no longer owns it.
         Some(unsafe { Arc::from_raw(old) })
     }
+
+    /// Publishes `new` without sleeping: the previous value is released by an RCU callback
+    /// after a grace period. Usable in atomic context; fails (changing nothing) only if the
+    /// callback's memory cannot be allocated.
+    pub fn replace_deferred(&self, new: Option<Arc<T>>) -> Result {
+        let mut node = KBox::new(
+            Deferred {
+                head: Opaque::uninit(),
+                old: None,
+            },
+            GFP_ATOMIC,
+        )?;
+        self.deferred.store(true, Ordering::Relaxed);
+        let new = new.map_or(ptr::null_mut(), |a| Arc::into_raw(a).cast_mut());
+        // INVARIANT: As in `replace`; the old reference goes to the RCU callback.
+        let old = self.ptr.swap(new, Ordering::AcqRel);
+        if !old.is_null() {
+            // SAFETY: `old` came from `Arc::into_raw` and the slot no longer owns it.
+            node.old = Some(unsafe { Arc::from_raw(old) });
+            let node = KBox::into_raw(node);
+            // SAFETY: `node` is leaked until `drop_deferred` runs after the grace period.
+            unsafe { bindings::call_rcu((*node).head.get(), Some(drop_deferred::<T>)) };
+        }
+        Ok(())
+    }
 }
 
 impl<T: Send + Sync> Drop for RcuArc<T> {
@@ -102,5 +154,11 @@ impl<T: Send + Sync> Drop for RcuArc<T> {
         // or unreachable by now; still, release the value after a grace period as `replace`
         // does, so dropping is never the racy path.
         drop(self.replace(None));
+        if *self.deferred.get_mut() {
+            // Wait for the callbacks of `replace_deferred`: they run code of the module that
+            // instantiated them, which may be unloaded next.
+            // SAFETY: Dropping an `RcuArc` happens in sleepable context (see `replace`).
+            unsafe { bindings::rcu_barrier() };
+        }
     }
 }

@@ -19,6 +19,7 @@ use super::{
 };
 use crate::{
     bindings,
+    prelude::*,
     sync::aref::{ARef, AlwaysRefCounted},
     sync::rcu,
     types::Opaque,
@@ -124,6 +125,18 @@ impl Prog {
     /// Returns the raw pointer.
     pub fn as_raw(&self) -> *mut bindings::bpf_prog {
         self.0.get()
+    }
+
+    /// Takes a reference on the XDP program pinned at `path` in a BPF file system
+    /// (`bpf_prog_get_type_path()`).
+    pub fn from_pinned(path: &CStr) -> Result<ARef<Prog>> {
+        // SAFETY: `path` is NUL-terminated; the function returns a new reference or an error.
+        let p = unsafe {
+            bindings::bpf_prog_get_type_path(path.as_char_ptr(), bindings::bpf_prog_type_BPF_PROG_TYPE_XDP)
+        };
+        let p = crate::error::from_err_ptr(p)?;
+        // SAFETY: `p` is a valid program whose reference we own.
+        Ok(unsafe { ARef::from_raw(NonNull::new(p).ok_or(EINVAL)?.cast()) })
     }
 
     /// Returns the program's id, as `bpftool prog` and `ip link` show it.

@@ -1,0 +1,49 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Runs the KUnit suite of the Rust network abstractions (rust_net_kunit.ko)
+# and reports each of its cases. The suite runs when the module is loaded and
+# needs a veth (rnetv0) and an XDP program pinned at /sys/fs/bpf/rnet/xrh_pass.
+
+set -u
+DIR=$(cd "$(dirname "$0")" && pwd)
+source "${KSFT_HELPERS:-$DIR/../../../kselftest}/ktap_helpers.sh"
+OBJ=$DIR/../xdp_rx_handler/xdp_progs.bpf.o
+MOD=$DIR/rust_net_kunit.ko
+SUITE=rust_net_abstractions
+CASES=4
+
+cleanup() {
+	rmmod rust_net_kunit 2>/dev/null
+	ip link del rnetv0 2>/dev/null
+	rm -rf /sys/fs/bpf/rnet
+}
+trap cleanup EXIT
+
+ktap_print_header
+if [ ! -f "$MOD" ] || [ ! -f "$OBJ" ]; then
+	ktap_skip_all "rust_net_kunit.ko or the BPF object is not built"
+	exit "$KSFT_SKIP"
+fi
+ktap_set_plan $CASES
+mountpoint -q /sys/kernel/debug || mount -t debugfs none /sys/kernel/debug
+mountpoint -q /sys/fs/bpf || mount -t bpf bpf /sys/fs/bpf
+ip link add rnetv0 type veth peer name rnetv1 || ktap_exit_fail_msg "veth"
+bpftool prog loadall "$OBJ" /sys/fs/bpf/rnet type xdp || ktap_exit_fail_msg "bpftool"
+insmod "$MOD" || ktap_exit_fail_msg "insmod failed"
+res=/sys/kernel/debug/kunit/$SUITE/results
+[ -f "$res" ] || ktap_exit_fail_msg "the suite did not run"
+n=0
+while read -r line; do
+	case "$line" in
+	"ok "*|"not ok "*)
+		name=${line#*ok [0-9]* }
+		[ "$name" = "$SUITE" ] && continue
+		n=$((n + 1))
+		if [ "${line%%ok*}" = "" ]; then ktap_test_pass "$name"; else ktap_test_fail "$name"; fi
+		;;
+	"# "*) echo "$line" ;;
+	esac
+done < <(sed 's/^[[:space:]]*//' "$res")
+[ "$n" = "$CASES" ] || ktap_print_msg "the suite reported $n cases, $CASES expected"
+ktap_finished

@@ -1,0 +1,388 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# The xdpvlan stacked device, on the seed's three-level configuration:
+#
+#   peer netns: v1 ----- v0 (L0, veth) <- u1 (L1, xdpvlan) <- u2 (L2, xdpvlan)
+#
+# The same XDP program (xv_progs.bpf.c) runs at every level; a map tells it
+# its level and the action to return there, and it counts and orders what each
+# level saw. Tagged frames are sent from the peer v1 and counted with packet
+# sockets where they end up. Every traffic case runs twice: "native" with the
+# program on v0 in driver mode (veth calls the XDP rx handler, xdpvlan takes
+# the frame before any skb exists) and "skb" with it in generic mode (the skb
+# rx handler path); both must give the same results. Then bad input, and the
+# device's life cycle (MTU, carrier, netns, nested and lower removal, rmmod
+# under traffic).
+
+set -u
+DIR=$(cd "$(dirname "$0")" && pwd)
+source "${KSFT_HELPERS:-$DIR/../../../kselftest}/ktap_helpers.sh"
+
+N=16
+PEER=xv_peer
+OBJ=$DIR/xv_progs.bpf.o
+PKT=$DIR/../xdp_rx_handler/xrh_pkt.py
+BPF="python3 $DIR/xv_bpf.py"
+MOD=${XDPVLAN_KO:-$DIR/../../../../../../drivers/net/xdpvlan/xdpvlan.ko}
+PROGS=/sys/fs/bpf/xv_progs
+MAPS=/sys/fs/bpf/xv_maps
+TMP=$(mktemp -d)
+MAC_U1=02:00:00:00:01:01
+MAC_U2=02:00:00:00:02:02
+MAC_NONE=02:00:00:00:0e:0e
+BCAST=ff:ff:ff:ff:ff:ff
+IDX_V0=4300 IDX_U1=4301 IDX_U2=4302 IDX_VR0=4310
+XDP_ABORTED=0 XDP_DROP=1 XDP_PASS=2 XDP_TX=3 XDP_REDIRECT=4
+
+cleanup() {
+	for p in $(jobs -p); do kill "$p" 2>/dev/null; done
+	wait 2>/dev/null
+	for d in u4 u3 u2 u1 v0 vr0 w0; do ip link del "$d" 2>/dev/null; done
+	ip netns del "$PEER" 2>/dev/null
+	rm -rf "$PROGS" "$MAPS" "$TMP"
+	rmmod xdpvlan 2>/dev/null
+}
+
+setup() {
+	mountpoint -q /sys/fs/bpf || mount -t bpf bpf /sys/fs/bpf
+	if ! grep -q '^xdpvlan ' /proc/modules; then
+		insmod "$MOD" || return 1
+	fi
+	ip netns add "$PEER" || return 1
+	sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
+	ip netns exec "$PEER" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 \
+		net.ipv6.conf.default.disable_ipv6=1
+	ip link add v0 index $IDX_V0 type veth peer name v1 netns "$PEER" || return 1
+	ip link add link v0 name u1 index $IDX_U1 address $MAC_U1 type xdpvlan || return 1
+	ip link add link u1 name u2 index $IDX_U2 address $MAC_U2 type xdpvlan || return 1
+	ip link add vr0 index $IDX_VR0 type veth peer name vr1 || return 1
+	for d in v0 u1 u2 vr0 vr1; do ip link set "$d" up || return 1; done
+	ip -n "$PEER" link set v1 up || return 1
+	bpftool prog loadall "$OBJ" "$PROGS" pinmaps "$MAPS" type xdp || return 1
+	# veth delivers XDP_TX and redirected frames only to a peer running XDP.
+	ip -n "$PEER" link set v1 xdpdrv obj "$OBJ" program xv_pass || return 1
+	ip link set vr1 xdpdrv pinned "$PROGS/xv_pass" || return 1
+	ip link set u1 xdp pinned "$PROGS/xv_prog" || return 1
+	ip link set u2 xdp pinned "$PROGS/xv_prog" || return 1
+	$BPF cfg "$MAPS" $IDX_V0 0 $XDP_PASS && $BPF cfg "$MAPS" $IDX_U1 1 $XDP_PASS &&
+		$BPF cfg "$MAPS" $IDX_U2 2 $XDP_PASS
+}
+
+set_mode() {
+	if [ "$1" = native ]; then
+		ip link set v0 xdpgeneric off && ip link set v0 xdpdrv pinned "$PROGS/xv_prog"
+	else
+		ip link set v0 xdpdrv off && ip link set v0 xdpgeneric pinned "$PROGS/xv_prog"
+	fi
+}
+
+# listen NAME [NETNS] DEV: count tagged frames received on DEV until collect.
+listen() {
+	local name=$1 ns=$2 dev=$3 i
+	if [ -n "$ns" ]; then
+		ip netns exec "$ns" python3 "$PKT" count "$dev" "$TAG" 30 >"$TMP/$name" &
+	else
+		python3 "$PKT" count "$dev" "$TAG" 30 >"$TMP/$name" &
+	fi
+	echo $! >"$TMP/$name.pid"
+	for i in $(seq 100); do
+		grep -q ready "$TMP/$name" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# collect NAME: the count of a listener.
+collect() {
+	kill -TERM "$(cat "$TMP/$1.pid")" 2>/dev/null
+	wait "$(cat "$TMP/$1.pid")" 2>/dev/null
+	sed -n 2p "$TMP/$1"
+}
+
+stat_of() { ethtool -S "$1" | awk -v k="$2:" '$1 == k { print $2 }'; }
+
+# traffic DST DEV...: send N frames from the peer to DST while counting on the
+# listed devices (v1 is in the peer netns); fills CNT[dev], P[level] (frames
+# each level's program saw), F[level] and L[level] (order of first and last).
+declare -A CNT
+P=() F=() L=()
+traffic() {
+	local dst=$1 d
+	shift
+	TAG=t$RANDOM
+	CNT=()
+	$BPF reset "$MAPS" || return 1
+	for d in "$@"; do
+		if [ "$d" = v1 ]; then listen "$d" "$PEER" "$d"; else listen "$d" "" "$d"; fi || return 1
+	done
+	ip netns exec "$PEER" python3 "$PKT" send v1 "$dst" $N "$TAG" || return 1
+	sleep 1
+	for d in "$@"; do CNT[$d]=$(collect "$d"); done
+	local lv c f l
+	while read -r lv c f l; do P[$lv]=$c F[$lv]=$f L[$lv]=$l; done < <($BPF stats "$MAPS")
+}
+
+FAILS=
+expect() { # what actual wanted
+	[ "$2" = "$3" ] || FAILS="$FAILS $1=$2(want $3)"
+}
+expect_order() { # what a b c: a < b < c
+	[ "$2" -lt "$3" ] && { [ -z "${4:-}" ] || [ "$3" -lt "$4" ]; } || FAILS="$FAILS $1:$2,$3,${4:-}"
+}
+result() { # description
+	local d
+	if [ -z "$FAILS" ]; then
+		ktap_test_pass "$1"
+	else
+		ktap_test_fail "$1:$FAILS"
+		for d in v0 u1 u2; do
+			[ -e /sys/class/net/$d ] || continue
+			ip -s link show $d | sed 's/^/# /'
+			[ $d = v0 ] || ethtool -S $d | grep -v ': 0$' | sed 's/^/# /'
+		done
+	fi
+	FAILS=
+}
+
+path_stat() { [ "$1" = native ] && echo rx_native || echo rx_skb; }
+
+case_l2() {
+	local m=$1 s a1 a2
+	s=$(path_stat "$m")
+	a1=$(stat_of u1 "$s") a2=$(stat_of u2 "$s")
+	traffic $MAC_U2 u2
+	expect L0 "${P[0]}" $N; expect L1 "${P[1]}" $N; expect L2 "${P[2]}" $N
+	expect_order first "${F[0]}" "${F[1]}" "${F[2]}"
+	expect_order last "${L[0]}" "${L[1]}" "${L[2]}"
+	expect u2 "${CNT[u2]}" $N
+	expect "u1.$s" $(( $(stat_of u1 "$s") - a1 )) $N
+	expect "u2.$s" $(( $(stat_of u2 "$s") - a2 )) $N
+	result "$m: a frame for L2 is seen once by L0, L1, L2 in that order and reaches L2"
+}
+
+case_l1() {
+	local m=$1
+	traffic $MAC_U1 u1 u2
+	expect L0 "${P[0]}" $N; expect L1 "${P[1]}" $N; expect L2 "${P[2]}" 0
+	expect_order first "${F[0]}" "${F[1]}"
+	expect u1 "${CNT[u1]}" $N; expect u2 "${CNT[u2]}" 0
+	result "$m: a frame for L1 is seen by L0 and L1 only and reaches L1"
+}
+
+case_none() {
+	local m=$1
+	traffic $MAC_NONE v0 u1 u2
+	expect L0 "${P[0]}" $N; expect L1 "${P[1]}" 0; expect L2 "${P[2]}" 0
+	expect v0 "${CNT[v0]}" $N; expect u1 "${CNT[u1]}" 0; expect u2 "${CNT[u2]}" 0
+	result "$m: a frame for no upper is seen by L0 only and stays on the lower"
+}
+
+case_no_l1_prog() {
+	local m=$1
+	ip link set u1 xdp off
+	traffic $MAC_U2 u2
+	ip link set u1 xdp pinned "$PROGS/xv_prog"
+	expect L0 "${P[0]}" $N; expect L1 "${P[1]}" 0; expect L2 "${P[2]}" $N
+	expect u2 "${CNT[u2]}" $N
+	result "$m: a program on L2 works with no program on L1"
+}
+
+case_bcast() {
+	local m=$1
+	traffic $BCAST u1 u2
+	expect L0 "${P[0]}" $N; expect L1 "${P[1]}" $N; expect L2 "${P[2]}" $N
+	expect u1 "${CNT[u1]}" $N; expect u2 "${CNT[u2]}" $N
+	result "$m: a broadcast frame reaches L1 and L2, each program runs once"
+}
+
+# case_action MODE LEVEL ACTION: the program at LEVEL returns ACTION for frames
+# to L2.
+case_action() {
+	local m=$1 lvl=$2 act=$3 dev idx code stat before want2=$N
+	if [ "$lvl" = 1 ]; then dev=u1 idx=$IDX_U1 want2=0; else dev=u2 idx=$IDX_U2; fi
+	case $act in
+	drop) code=$XDP_DROP stat=xdp_drop ;;
+	aborted) code=$XDP_ABORTED stat=xdp_aborted ;;
+	tx) code=$XDP_TX stat=xdp_tx ;;
+	redirect) code=$XDP_REDIRECT stat=xdp_redirect ;;
+	esac
+	before=$(stat_of $dev $stat)
+	$BPF cfg "$MAPS" $idx "$lvl" $code $IDX_VR0
+	traffic $MAC_U2 u2 v1 vr1
+	$BPF cfg "$MAPS" $idx "$lvl" $XDP_PASS
+	expect L0 "${P[0]}" $N; expect L1 "${P[1]}" $N; expect L2 "${P[2]}" $want2
+	expect "$dev.$stat" $(( $(stat_of $dev $stat) - before )) $N
+	expect u2 "${CNT[u2]}" 0
+	case $act in
+	tx) expect v1 "${CNT[v1]}" $N; expect vr1 "${CNT[vr1]}" 0 ;;
+	redirect) expect vr1 "${CNT[vr1]}" $N; expect v1 "${CNT[v1]}" 0 ;;
+	*) expect v1 "${CNT[v1]}" 0; expect vr1 "${CNT[vr1]}" 0 ;;
+	esac
+	result "$m: XDP_${act^^} at L$lvl: $act and counted on $dev"
+}
+
+case_no_native() {
+	local a b c
+	out=$(python3 "$DIR/xv_nl.py" v0 u3 1=1) || { ktap_test_fail "flags attribute: $out"; return; }
+	ip link set u3 up
+	a=$(stat_of u3 rx_skb) b=$(stat_of u3 rx_native)
+	c=$(cat /sys/class/net/u3/address)
+	traffic "$c" u3
+	expect u3 "${CNT[u3]}" $N
+	expect rx_skb $(( $(stat_of u3 rx_skb) - a )) $N
+	expect rx_native $(( $(stat_of u3 rx_native) - b )) 0
+	ip link del u3
+	result "native: an upper created with XDPVLAN_F_NO_NATIVE takes the skb path"
+}
+
+# reject DESCRIPTION MESSAGE CMD...: CMD fails, says MESSAGE, changes nothing.
+reject() {
+	local desc=$1 msg=$2 before after out
+	shift 2
+	before=$(ip -o link show | awk '{print $2}' | sort | tr '\n' ' ')
+	if out=$("$@" 2>&1); then
+		ktap_test_fail "$desc: accepted"
+		return
+	fi
+	after=$(ip -o link show | awk '{print $2}' | sort | tr '\n' ' ')
+	[ "$before" = "$after" ] || FAILS="$FAILS links-changed"
+	echo "$out" | grep -q "$msg" || FAILS="$FAILS message='$out'"
+	[ "$(cat /sys/class/net/u1/address)" = $MAC_U1 ] || FAILS="$FAILS u1-changed"
+	result "$desc"
+}
+
+case_mtu() {
+	ip link set v0 mtu 1400
+	expect u1 "$(cat /sys/class/net/u1/mtu)" 1400
+	expect u2 "$(cat /sys/class/net/u2/mtu)" 1400
+	ip link set v0 mtu 1500
+	ip link set u1 mtu 1500 && ip link set u2 mtu 1500 || FAILS="$FAILS restore"
+	ip link set u1 mtu 1600 2>/dev/null && FAILS="$FAILS u1-above-lower-accepted"
+	result "the MTU follows the lower device and cannot exceed it"
+}
+
+case_carrier() {
+	ip -n "$PEER" link set v1 down
+	sleep 0.5
+	expect u1 "$(cat /sys/class/net/u1/carrier)" 0
+	expect u2 "$(cat /sys/class/net/u2/carrier)" 0
+	ip -n "$PEER" link set v1 up
+	sleep 0.5
+	expect u1 "$(cat /sys/class/net/u1/carrier)" 1
+	expect u2 "$(cat /sys/class/net/u2/carrier)" 1
+	result "the carrier follows the lower device through both levels"
+}
+
+case_netns() {
+	ip link add link v0 name u4 address 02:00:00:00:04:04 type xdpvlan &&
+		ip link set u4 netns "$PEER" && ip -n "$PEER" link set u4 up || FAILS="$FAILS setup"
+	ip -n "$PEER" link show u4 >/dev/null 2>&1 || FAILS="$FAILS not-moved"
+	TAG=t$RANDOM
+	listen u4 "$PEER" u4 || FAILS="$FAILS listen"
+	ip netns exec "$PEER" python3 "$PKT" send v1 02:00:00:00:04:04 $N "$TAG"
+	sleep 1
+	expect u4 "$(collect u4)" $N
+	ip -n "$PEER" link del u4
+	result "an upper moved to another netns keeps receiving from its lower"
+}
+
+case_nested_del() {
+	ip link add link v0 name t1 type xdpvlan && ip link add link t1 name t2 type xdpvlan &&
+		ip link add link t2 name t3 type xdpvlan || FAILS="$FAILS setup"
+	ip link del t1
+	for d in t1 t2 t3; do [ -e /sys/class/net/$d ] && FAILS="$FAILS $d-left"; done
+	result "deleting L1 deletes the levels stacked on it"
+}
+
+case_lower_del() {
+	ip link add w0 type veth peer name w1 && ip link add link w0 name w0a type xdpvlan &&
+		ip link add link w0 name w0b type xdpvlan && ip link add link w0a name w0aa type xdpvlan ||
+		FAILS="$FAILS setup"
+	ip link del w0
+	for d in w0a w0b w0aa; do [ -e /sys/class/net/$d ] && FAILS="$FAILS $d-left"; done
+	result "removing the lower device removes all its uppers"
+}
+
+case_caps() {
+	if ! command -v setpriv >/dev/null; then
+		ktap_test_skip "CAP_NET_ADMIN is required (no setpriv)"
+		return
+	fi
+	setpriv --bounding-set=-net_admin --inh-caps=-net_admin \
+		ip link add link v0 name bad6 type xdpvlan 2>/dev/null && FAILS="$FAILS create-allowed"
+	setpriv --bounding-set=-net_admin --inh-caps=-net_admin \
+		ip link set u1 xdp off 2>/dev/null && FAILS="$FAILS detach-allowed"
+	ip link show u1 | grep -q xdp || FAILS="$FAILS prog-gone"
+	result "creating a device or changing its program needs CAP_NET_ADMIN"
+}
+
+case_rmmod_under_load() {
+	local end=$((SECONDS + 6)) i=0 ok=1
+	(while [ $SECONDS -lt $end ]; do
+		ip netns exec "$PEER" python3 "$PKT" send v1 $MAC_U2 64 load
+		ip netns exec "$PEER" python3 "$PKT" send v1 $BCAST 16 load
+	done) &
+	while [ $SECONDS -lt $end ]; do
+		i=$((i + 1))
+		ip link set u2 xdp off; ip link set u2 xdp pinned "$PROGS/xv_prog"
+		ip link add link u1 name c$i type xdpvlan && ip link set c$i up && ip link del c$i
+	done
+	rmmod xdpvlan || ok=0
+	wait
+	ip -d link show | grep -q xdpvlan && ok=0
+	[ $ok = 1 ] && ktap_test_pass "rmmod while traffic flows and programs and uppers change" ||
+		ktap_test_fail "rmmod while traffic flows and programs and uppers change"
+}
+
+trap cleanup EXIT
+ktap_print_header
+if [ "$(id -u)" != 0 ] || ! command -v bpftool >/dev/null || [ ! -f "$OBJ" ]; then
+	ktap_skip_all "needs root, bpftool and the built BPF object"
+	exit "$KSFT_SKIP"
+fi
+ktap_set_plan 42
+if ! setup; then
+	ktap_exit_fail_msg "setup failed"
+fi
+
+for m in native skb; do
+	set_mode $m || ktap_exit_fail_msg "cannot set $m mode"
+	case_l2 $m
+	case_l1 $m
+	case_none $m
+	case_no_l1_prog $m
+	case_bcast $m
+	for lvl in 1 2; do
+		for act in drop aborted tx redirect; do
+			case_action $m $lvl $act
+		done
+	done
+done
+set_mode native
+case_no_native
+
+reject "rejects a lower device that is not Ethernet" "not an Ethernet" \
+	ip link add link lo name bad0 type xdpvlan
+reject "rejects a second upper with the same address" "has this address" \
+	ip link add link v0 name bad1 address $MAC_U1 type xdpvlan
+reject "rejects the lower device's own address" "lower device's" \
+	ip link add link v0 name bad2 address "$(cat /sys/class/net/v0/address)" type xdpvlan
+reject "rejects a missing lower device" "needs a lower device" \
+	ip link add name bad3 type xdpvlan
+reject "rejects an unknown attribute" "unknown link type attribute" \
+	python3 "$DIR/xv_nl.py" v0 bad4 7=1
+reject "rejects unknown flags" "unknown xdpvlan flags" \
+	python3 "$DIR/xv_nl.py" v0 bad5 1=0x80
+reject "rejects an MTU above the lower device's" "MTU" \
+	ip link add link v0 name bad6 mtu 9000 type xdpvlan
+reject "rejects a multicast address" "valid unicast" \
+	ip link add link v0 name bad7 address 03:00:00:00:00:01 type xdpvlan
+case_caps
+case_mtu
+case_carrier
+case_netns
+case_nested_del
+case_lower_del
+case_rmmod_under_load
+ktap_finished
