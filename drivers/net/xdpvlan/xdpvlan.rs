@@ -27,7 +27,8 @@ use kernel::{
     net::{
         device::{is_multicast_ether_addr, is_valid_ether_addr, Device, MacAddr, ETH_ALEN},
         link::{
-            self, xdp_features, AttrPolicy, Dev, ExtAck, LinkAttrs, NewDevice, NewLinkParams, UcAddrs,
+            self, xdp_features, AttrPolicy, Dev, ExtAck, LinkAttrs, NewDevice, NewLinkParams,
+            UcAddrs,
         },
         notifier::{self, Event},
         rcu::RcuArc,
@@ -166,13 +167,12 @@ impl Port {
             },
             GFP_KERNEL,
         )?;
-        let reg = rx_handler::Registration::new(lower, demux.clone(), rtnl).map_err(|e| {
+        let reg = rx_handler::Registration::new(lower, demux.clone(), rtnl).inspect_err(|&e| {
             if e == EBUSY {
                 extack.set_msg(c"the lower device already has an rx handler (bridge port, bond or team member, macvlan lower?)");
             } else {
                 extack.set_msg(c"the lower device does not accept an rx handler");
             }
-            e
         })?;
         Arc::pin_init(
             pin_init!(Port {
@@ -412,7 +412,10 @@ impl link::Driver for XdpVlan {
                 return Err(extack.err(EINVAL, c"the address must have 6 bytes"));
             };
             if !is_valid_ether_addr(addr) {
-                return Err(extack.err(EADDRNOTAVAIL, c"the address must be a valid unicast address"));
+                return Err(extack.err(
+                    EADDRNOTAVAIL,
+                    c"the address must be a valid unicast address",
+                ));
             }
         }
         if let Some(f) = attrs.data_u32(IFLA_XDPVLAN_FLAGS) {
@@ -430,7 +433,10 @@ impl link::Driver for XdpVlan {
         rtnl: &Rtnl,
     ) -> Result<impl PinInit<Upper, Error>> {
         if params.attrs().link().is_none() {
-            return Err(extack.err(EINVAL, c"xdpvlan needs a lower device: ip link add link DEV ..."));
+            return Err(extack.err(
+                EINVAL,
+                c"xdpvlan needs a lower device: ip link add link DEV ...",
+            ));
         }
         let Some(lower) = params.lower(rtnl) else {
             return Err(extack.err(ENODEV, c"the lower device does not exist"));
@@ -456,7 +462,10 @@ impl link::Driver for XdpVlan {
         if port.addr_busy(&addr, None) {
             // Dropping the port here unregisters its handlers if it was just created.
             drop(port);
-            return Err(extack.err(EADDRINUSE, c"another xdpvlan device on this lower device has this address"));
+            return Err(extack.err(
+                EADDRINUSE,
+                c"another xdpvlan device on this lower device has this address",
+            ));
         }
         let flags = params.attrs().data_u32(IFLA_XDPVLAN_FLAGS).unwrap_or(0);
         let stats = PcpuCounters::new(GFP_KERNEL)?;
@@ -573,7 +582,12 @@ impl link::Driver for XdpVlan {
         }
     }
 
-    fn xdp_setup_prog(dev: &Dev<Self>, prog: Option<&Prog>, _extack: &ExtAck, rtnl: &Rtnl) -> Result {
+    fn xdp_setup_prog(
+        dev: &Dev<Self>,
+        prog: Option<&Prog>,
+        _extack: &ExtAck,
+        rtnl: &Rtnl,
+    ) -> Result {
         drop(dev.data().prog.replace(prog.map(ARef::from), rtnl));
         Ok(())
     }
@@ -582,7 +596,9 @@ impl link::Driver for XdpVlan {
         let data = dev.data();
         for f in frames {
             let len = f.len();
-            let sent = f.into_xmit_skb(&data.lower).is_some_and(|skb| skb.xmit().is_ok());
+            let sent = f
+                .into_xmit_skb(&data.lower)
+                .is_some_and(|skb| skb.xmit().is_ok());
             if sent {
                 data.stats.inc(ST_XMIT);
                 dev.count_tx(1, len);

@@ -288,7 +288,8 @@ impl Device {
         let mut iter = unsafe { &raw mut (*self.as_raw()).adj_list.upper };
         loop {
             // SAFETY: `iter` starts at the list head and is advanced by the function itself.
-            let upper = unsafe { bindings::netdev_upper_get_next_dev_rcu(self.as_raw(), &mut iter) };
+            let upper =
+                unsafe { bindings::netdev_upper_get_next_dev_rcu(self.as_raw(), &mut iter) };
             if upper.is_null() {
                 break;
             }

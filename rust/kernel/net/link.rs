@@ -229,7 +229,11 @@ impl<'a> NewLinkParams<'a> {
         // SAFETY: The parameters are valid during the request, and so are their namespaces.
         unsafe {
             let p = &*self.raw;
-            Net::from_raw(if p.link_net.is_null() { p.src_net } else { p.link_net })
+            Net::from_raw(if p.link_net.is_null() {
+                p.src_net
+            } else {
+                p.link_net
+            })
         }
     }
 
@@ -657,6 +661,10 @@ impl<T: Driver> Adapter<T> {
         unsafe { Dev::from_raw(dev) }
     }
 
+    /// # Safety
+    ///
+    /// Called by the core, as the `setup` callback of a device of `T`, with the arguments and
+    /// in the context (RTNL, softirq) that the callback's documentation gives.
     unsafe extern "C" fn setup(dev: *mut bindings::net_device) {
         let mut sd = SetupDevice {
             dev,
@@ -676,6 +684,10 @@ impl<T: Driver> Adapter<T> {
         }
     }
 
+    /// # Safety
+    ///
+    /// Called by the core, as the `priv_destructor` callback of a device of `T`, with the arguments and
+    /// in the context (RTNL, softirq) that the callback's documentation gives.
     unsafe extern "C" fn priv_destructor(dev: *mut bindings::net_device) {
         // SAFETY: `dev` is a device of `T`; the core calls this once, when the device is gone
         // (or failed to register), so nobody else uses the data.
@@ -687,6 +699,10 @@ impl<T: Driver> Adapter<T> {
         }
     }
 
+    /// # Safety
+    ///
+    /// Called by the core, as the `validate` callback of a device of `T`, with the arguments and
+    /// in the context (RTNL, softirq) that the callback's documentation gives.
     unsafe extern "C" fn validate(
         tb: *mut *mut bindings::nlattr,
         data: *mut *mut bindings::nlattr,
@@ -708,6 +724,10 @@ impl<T: Driver> Adapter<T> {
         })
     }
 
+    /// # Safety
+    ///
+    /// Called by the core, as the `newlink` callback of a device of `T`, with the arguments and
+    /// in the context (RTNL, softirq) that the callback's documentation gives.
     unsafe extern "C" fn newlink(
         dev: *mut bindings::net_device,
         params: *mut bindings::rtnl_newlink_params,
@@ -739,6 +759,7 @@ impl<T: Driver> Adapter<T> {
             // the device's allocation; `__pinned_init` initialises `data` or leaves it
             // uninitialised on error.
             let prv = unsafe { netdev_priv::<T>(dev) };
+            // SAFETY: See above: `data` is uninitialised, pinned memory for a `T::Data`.
             unsafe { pin_init::raw_try_init((*prv).data.as_mut_ptr(), init)? };
             // SAFETY: See above.
             unsafe { (*prv).state.store(STATE_INIT, Ordering::Release) };
@@ -774,6 +795,10 @@ impl<T: Driver> Adapter<T> {
         }
     }
 
+    /// # Safety
+    ///
+    /// Called by the core, as the `dellink` callback of a device of `T`, with the arguments and
+    /// in the context (RTNL, softirq) that the callback's documentation gives.
     unsafe extern "C" fn dellink(dev: *mut bindings::net_device, head: *mut bindings::list_head) {
         // SAFETY: Called with RTNL held on a registered device of `T`, with the list of the
         // devices to unregister together.
@@ -783,32 +808,47 @@ impl<T: Driver> Adapter<T> {
         unsafe { bindings::unregister_netdevice_queue(dev, head) };
     }
 
+    /// # Safety
+    ///
+    /// Called by the core, as the `ndo_uninit` callback of a device of `T`, with the arguments and
+    /// in the context (RTNL, softirq) that the callback's documentation gives.
     unsafe extern "C" fn ndo_uninit(dev: *mut bindings::net_device) {
         // SAFETY: Called with RTNL held on a device of `T`.
         let rtnl = unsafe { Rtnl::assume_held() };
         // SAFETY: See above; the data is initialised (the state is checked in `uninit_once`
         // before the device is used as a `Dev<T>`).
-        let initialised = unsafe {
-            (*netdev_priv::<T>(dev)).state.load(Ordering::Acquire) != STATE_EMPTY
-        };
+        let initialised =
+            unsafe { (*netdev_priv::<T>(dev)).state.load(Ordering::Acquire) != STATE_EMPTY };
         if initialised {
             // SAFETY: The data is initialised.
             Self::uninit_once(unsafe { Self::dev(dev) }, &rtnl);
         }
     }
 
+    /// # Safety
+    ///
+    /// Called by the core, as the `ndo_open` callback of a device of `T`, with the arguments and
+    /// in the context (RTNL, softirq) that the callback's documentation gives.
     unsafe extern "C" fn ndo_open(dev: *mut bindings::net_device) -> c_int {
         // SAFETY: Called with RTNL held on a registered device of `T`.
         let (d, rtnl) = unsafe { (Self::dev(dev), Rtnl::assume_held()) };
         from_result(|| T::open(d, &rtnl).map(|()| 0))
     }
 
+    /// # Safety
+    ///
+    /// Called by the core, as the `ndo_stop` callback of a device of `T`, with the arguments and
+    /// in the context (RTNL, softirq) that the callback's documentation gives.
     unsafe extern "C" fn ndo_stop(dev: *mut bindings::net_device) -> c_int {
         // SAFETY: Called with RTNL held on a registered device of `T`.
         let (d, rtnl) = unsafe { (Self::dev(dev), Rtnl::assume_held()) };
         from_result(|| T::stop(d, &rtnl).map(|()| 0))
     }
 
+    /// # Safety
+    ///
+    /// Called by the core, as the `ndo_start_xmit` callback of a device of `T`, with the arguments and
+    /// in the context (RTNL, softirq) that the callback's documentation gives.
     unsafe extern "C" fn ndo_start_xmit(
         skb: *mut bindings::sk_buff,
         dev: *mut bindings::net_device,
@@ -821,6 +861,10 @@ impl<T: Driver> Adapter<T> {
         bindings::netdev_tx_NETDEV_TX_OK
     }
 
+    /// # Safety
+    ///
+    /// Called by the core, as the `ndo_set_rx_mode` callback of a device of `T`, with the arguments and
+    /// in the context (RTNL, softirq) that the callback's documentation gives.
     unsafe extern "C" fn ndo_set_rx_mode(dev: *mut bindings::net_device) {
         let mut uc = UcAddrs {
             buf: [[0; ETH_ALEN]; UC_MAX],
@@ -838,7 +882,14 @@ impl<T: Driver> Adapter<T> {
         T::set_rx_mode(unsafe { Self::dev(dev) }, &uc);
     }
 
-    unsafe extern "C" fn ndo_set_mac_address(dev: *mut bindings::net_device, p: *mut c_void) -> c_int {
+    /// # Safety
+    ///
+    /// Called by the core, as the `ndo_set_mac_address` callback of a device of `T`, with the arguments and
+    /// in the context (RTNL, softirq) that the callback's documentation gives.
+    unsafe extern "C" fn ndo_set_mac_address(
+        dev: *mut bindings::net_device,
+        p: *mut c_void,
+    ) -> c_int {
         from_result(|| {
             // SAFETY: Called with RTNL held on a registered device of `T`, with a
             // `struct sockaddr` of at least the device's address length (6 bytes here).
@@ -858,6 +909,10 @@ impl<T: Driver> Adapter<T> {
         })
     }
 
+    /// # Safety
+    ///
+    /// Called by the core, as the `ndo_change_mtu` callback of a device of `T`, with the arguments and
+    /// in the context (RTNL, softirq) that the callback's documentation gives.
     unsafe extern "C" fn ndo_change_mtu(dev: *mut bindings::net_device, mtu: c_int) -> c_int {
         from_result(|| {
             // SAFETY: Called with RTNL held on a registered device of `T`.
@@ -870,7 +925,14 @@ impl<T: Driver> Adapter<T> {
         })
     }
 
-    unsafe extern "C" fn ndo_bpf(dev: *mut bindings::net_device, bpf: *mut bindings::netdev_bpf) -> c_int {
+    /// # Safety
+    ///
+    /// Called by the core, as the `ndo_bpf` callback of a device of `T`, with the arguments and
+    /// in the context (RTNL, softirq) that the callback's documentation gives.
+    unsafe extern "C" fn ndo_bpf(
+        dev: *mut bindings::net_device,
+        bpf: *mut bindings::netdev_bpf,
+    ) -> c_int {
         from_result(|| {
             // SAFETY: Called with RTNL held on a registered device of `T`, with a valid command.
             let (d, rtnl, cmd) = unsafe { (Self::dev(dev), Rtnl::assume_held(), (*bpf).command) };
@@ -896,6 +958,10 @@ impl<T: Driver> Adapter<T> {
         })
     }
 
+    /// # Safety
+    ///
+    /// Called by the core, as the `ndo_xdp_xmit` callback of a device of `T`, with the arguments and
+    /// in the context (RTNL, softirq) that the callback's documentation gives.
     unsafe extern "C" fn ndo_xdp_xmit(
         dev: *mut bindings::net_device,
         n: c_int,
@@ -917,6 +983,10 @@ impl<T: Driver> Adapter<T> {
         it.taken() as c_int
     }
 
+    /// # Safety
+    ///
+    /// Called by the core, as the `get_sset_count` callback of a device of `T`, with the arguments and
+    /// in the context (RTNL, softirq) that the callback's documentation gives.
     unsafe extern "C" fn get_sset_count(_dev: *mut bindings::net_device, sset: c_int) -> c_int {
         if sset as u32 == bindings::ethtool_stringset_ETH_SS_STATS {
             T::ETHTOOL_STATS.len() as c_int
@@ -925,6 +995,10 @@ impl<T: Driver> Adapter<T> {
         }
     }
 
+    /// # Safety
+    ///
+    /// Called by the core, as the `get_strings` callback of a device of `T`, with the arguments and
+    /// in the context (RTNL, softirq) that the callback's documentation gives.
     unsafe extern "C" fn get_strings(_dev: *mut bindings::net_device, sset: u32, data: *mut u8) {
         if sset != bindings::ethtool_stringset_ETH_SS_STATS {
             return;
@@ -943,6 +1017,10 @@ impl<T: Driver> Adapter<T> {
         }
     }
 
+    /// # Safety
+    ///
+    /// Called by the core, as the `get_ethtool_stats` callback of a device of `T`, with the arguments and
+    /// in the context (RTNL, softirq) that the callback's documentation gives.
     unsafe extern "C" fn get_ethtool_stats(
         dev: *mut bindings::net_device,
         _stats: *mut bindings::ethtool_stats,

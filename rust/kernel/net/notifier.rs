@@ -100,6 +100,10 @@ impl<N: Notifier> Registration<N> {
         })
     }
 
+    /// # Safety
+    ///
+    /// Called by the notifier chain with the `nb` that `new` registered, a netdevice event and
+    /// its `netdev_notifier_info`, with RTNL held.
     unsafe extern "C" fn callback(
         nb: *mut bindings::notifier_block,
         event: c_ulong,

@@ -258,7 +258,9 @@ impl<H: RxHandler> Adapter<H> {
     ///
     /// Called by the core with an owned skb of a device on which a [`Registration<H>`] is
     /// registered, in the receive path under RCU.
-    unsafe extern "C" fn rx_handler(pskb: *mut *mut bindings::sk_buff) -> bindings::rx_handler_result {
+    unsafe extern "C" fn rx_handler(
+        pskb: *mut *mut bindings::sk_buff,
+    ) -> bindings::rx_handler_result {
         // SAFETY: The core passes a valid skb, owned by the handler for this call.
         let skb = unsafe { SkBuff::from_raw(*pskb) };
         let Some(skb) = skb else {

@@ -76,7 +76,11 @@ impl SkBuff {
         // SAFETY: `skb->dev` is null or points to a device that the stack keeps alive while the
         // skb is processed (receive under RCU, transmit with the device held).
         unsafe {
-            let d = (*self.as_raw()).__bindgen_anon_1.__bindgen_anon_1.__bindgen_anon_1.dev;
+            let d = (*self.as_raw())
+                .__bindgen_anon_1
+                .__bindgen_anon_1
+                .__bindgen_anon_1
+                .dev;
             (!d.is_null()).then(|| Device::from_raw(d))
         }
     }
@@ -87,7 +91,11 @@ impl SkBuff {
         // SAFETY: The skb is owned; the device outlives the skb's processing in the contexts
         // (receive, transmit) where the stack keeps devices alive.
         unsafe {
-            (*self.as_raw()).__bindgen_anon_1.__bindgen_anon_1.__bindgen_anon_1.dev = dev.as_raw()
+            (*self.as_raw())
+                .__bindgen_anon_1
+                .__bindgen_anon_1
+                .__bindgen_anon_1
+                .dev = dev.as_raw()
         };
     }
 
@@ -133,7 +141,12 @@ impl SkBuff {
     /// or a clone if it was shared. `None` if the clone failed (the skb was then freed).
     pub fn unshare(self) -> Option<Self> {
         // SAFETY: The skb is owned and passed on; the result is owned by the new object.
-        unsafe { Self::from_raw(bindings::skb_share_check(self.into_raw(), bindings::GFP_ATOMIC)) }
+        unsafe {
+            Self::from_raw(bindings::skb_share_check(
+                self.into_raw(),
+                bindings::GFP_ATOMIC,
+            ))
+        }
     }
 
     /// Clones the skb (the data is shared, the metadata copied).

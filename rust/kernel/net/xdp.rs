@@ -132,7 +132,10 @@ impl Prog {
     pub fn from_pinned(path: &CStr) -> Result<ARef<Prog>> {
         // SAFETY: `path` is NUL-terminated; the function returns a new reference or an error.
         let p = unsafe {
-            bindings::bpf_prog_get_type_path(path.as_char_ptr(), bindings::bpf_prog_type_BPF_PROG_TYPE_XDP)
+            bindings::bpf_prog_get_type_path(
+                path.as_char_ptr(),
+                bindings::bpf_prog_type_BPF_PROG_TYPE_XDP,
+            )
         };
         let p = crate::error::from_err_ptr(p)?;
         // SAFETY: `p` is a valid program whose reference we own.
@@ -319,7 +322,9 @@ impl Buff {
     /// without a copy.
     pub fn is_xsk(&self) -> bool {
         // SAFETY: `rxq` is valid by the type invariants.
-        unsafe { (*(*self.as_raw()).rxq).mem.type_ == bindings::xdp_mem_type_MEM_TYPE_XSK_BUFF_POOL }
+        unsafe {
+            (*(*self.as_raw()).rxq).mem.type_ == bindings::xdp_mem_type_MEM_TYPE_XSK_BUFF_POOL
+        }
     }
 
     /// Returns the device the frame is being received on (`xdp->rxq->dev`).
@@ -347,7 +352,7 @@ impl Frame {
     /// Returns the frame's length.
     pub fn len(&self) -> u32 {
         // SAFETY: The frame is valid.
-        unsafe { (*self.ptr.as_ptr()).len.into() }
+        unsafe { (*self.ptr.as_ptr()).len }
     }
 
     /// Returns whether the frame is empty.
