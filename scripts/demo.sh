@@ -11,5 +11,7 @@ XDPRX_FLAVOUR=$FLAVOUR
 base=$("$XDPRX_TOP/scripts/get-source.sh")
 "$XDPRX_TOP/scripts/build-kernel.sh"
 [ ! -x "$XDPRX_TOP/scripts/build-tests.sh" ] || "$XDPRX_TOP/scripts/build-tests.sh"
+make -s -C "$XDPRX_TOP" KDIR="$(xdprx_build_dir)" LLVM="$XDPRX_LLVM" >/dev/null ||
+	die "out-of-tree module build failed"
 log "base: $base; series: $(grep -c . "$XDPRX_TOP/patches/series") patches"
 exec "$XDPRX_TOP/scripts/vm-run.sh" -- bash scripts/guest/demo.sh

@@ -23,3 +23,6 @@ fi
 if [ -x "$XDPRX_TOP/scripts/guest/demo-veth.sh" ]; then
 	bash "$XDPRX_TOP/scripts/guest/demo-veth.sh"
 fi
+if [ -x "$XDPRX_TOP/scripts/guest/demo-xdpvlan.sh" ]; then
+	bash "$XDPRX_TOP/scripts/guest/demo-xdpvlan.sh"
+fi
