@@ -128,7 +128,8 @@ impl Prog {
     }
 
     /// Takes a reference on the XDP program pinned at `path` in a BPF file system
-    /// (`bpf_prog_get_type_path()`).
+    /// (`bpf_prog_get_type_path()`). The path is resolved in the current task's mount
+    /// namespace and root.
     pub fn from_pinned(path: &CStr) -> Result<ARef<Prog>> {
         // SAFETY: `path` is NUL-terminated; the function returns a new reference or an error.
         let p = unsafe {
@@ -140,6 +141,19 @@ impl Prog {
         let p = crate::error::from_err_ptr(p)?;
         // SAFETY: `p` is a valid program whose reference we own.
         Ok(unsafe { ARef::from_raw(NonNull::new(p).ok_or(EINVAL)?.cast()) })
+    }
+
+    /// Takes a reference on the loaded XDP program with id `id` (`bpf_prog_by_id()`).
+    pub fn from_id(id: u32) -> Result<ARef<Prog>> {
+        // SAFETY: The function returns a new reference or an error pointer.
+        let p = crate::error::from_err_ptr(unsafe { bindings::bpf_prog_by_id(id) })?;
+        // SAFETY: `p` is a valid program whose reference we own.
+        let prog: ARef<Prog> = unsafe { ARef::from_raw(NonNull::new(p).ok_or(ENOENT)?.cast()) };
+        // SAFETY: The program is valid; its type does not change.
+        if unsafe { (*p).type_ } != bindings::bpf_prog_type_BPF_PROG_TYPE_XDP {
+            return Err(EINVAL);
+        }
+        Ok(prog)
     }
 
     /// Returns the program's id, as `bpftool prog` and `ip link` show it.

@@ -3,7 +3,7 @@
 #
 # Runs the KUnit suite of the Rust network abstractions (rust_net_kunit.ko)
 # and reports each of its cases. The suite runs when the module is loaded and
-# needs a veth (rnetv0) and an XDP program pinned at /sys/fs/bpf/rnet/xrh_pass.
+# needs a veth (rnetv0) and a loaded XDP program, whose id it gets.
 
 set -u
 DIR=$(cd "$(dirname "$0")" && pwd)
@@ -30,7 +30,9 @@ mountpoint -q /sys/kernel/debug || mount -t debugfs none /sys/kernel/debug
 mountpoint -q /sys/fs/bpf || mount -t bpf bpf /sys/fs/bpf
 ip link add rnetv0 type veth peer name rnetv1 || ktap_exit_fail_msg "veth"
 bpftool prog loadall "$OBJ" /sys/fs/bpf/rnet type xdp || ktap_exit_fail_msg "bpftool"
-insmod "$MOD" || ktap_exit_fail_msg "insmod failed"
+id=$(bpftool -j prog show pinned /sys/fs/bpf/rnet/xrh_pass | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])') ||
+	ktap_exit_fail_msg "no program id"
+insmod "$MOD" prog_id="$id" || ktap_exit_fail_msg "insmod failed"
 res=/sys/kernel/debug/kunit/$SUITE/results
 [ -f "$res" ] || ktap_exit_fail_msg "the suite did not run"
 n=0

@@ -2,7 +2,7 @@
 
 //! KUnit tests of the Rust network device abstractions (`kernel::net`), run when the module is
 //! loaded (by `rust_net.sh`, which sets up what they need: a veth `rnetv0` and an XDP program
-//! pinned at `/sys/fs/bpf/rnet/xrh_pass`).
+//! whose id it passes as `prog_id`).
 
 use core::sync::atomic::{AtomicUsize, Ordering};
 use kernel::{
@@ -24,6 +24,12 @@ module! {
     authors: ["The xdp-rx-handler project"],
     description: "KUnit tests of the Rust net_device, link, XDP and rx handler abstractions",
     license: "GPL",
+    params: {
+        prog_id: u32 {
+            default: 0,
+            description: "Id of a loaded XDP program for the tests to attach",
+        },
+    },
 }
 
 struct RustNetKunit;
@@ -139,7 +145,7 @@ mod tests {
     /// An XDP program is attached to a device's slot and detached again, with its references.
     #[test]
     fn xdp_prog_attach_detach() -> Result {
-        let prog = Prog::from_pinned(c"/sys/fs/bpf/rnet/xrh_pass")?;
+        let prog = Prog::from_id(module_parameters::prog_id.value())?;
         let reg = KBox::pin_init(link::Registration::<TestLink>::new(), GFP_KERNEL)?;
         {
             let rtnl = rtnl::lock();
@@ -155,7 +161,7 @@ mod tests {
             assert!(slot.replace(Some(old), &rtnl).is_none());
             dev.unregister(&rtnl);
         }
-        assert!(Prog::from_pinned(c"/sys/fs/bpf/rnet/no-such-prog").is_err());
+        assert!(Prog::from_id(u32::MAX).is_err());
         Ok(())
     }
 
