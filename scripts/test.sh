@@ -30,7 +30,7 @@ out=$XDPRX_CACHE/runs/test-$(date +%Y%m%d-%H%M%S)
 mkdir -p "$out"
 phase "booting the test kernel; results in $out"
 set +e
-"$XDPRX_TOP/scripts/vm-run.sh" --no-splat-check --out "$out" -- \
+"$XDPRX_TOP/scripts/vm-run.sh" --net loop --net loop-small --no-splat-check --out "$out" -- \
 	bash scripts/guest/run-tests.sh >"$out.log" 2>&1
 vm=$?
 set -e

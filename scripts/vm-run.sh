@@ -2,8 +2,13 @@
 # SPDX-License-Identifier: GPL-2.0
 # Boot the built kernel of a flavour with virtme-ng and run a command in it.
 #
-#   scripts/vm-run.sh [--net loop] [--out DIR] [--no-splat-check] -- CMD [ARG...]
+#   scripts/vm-run.sh [--net loop|loop-small]... [--out DIR] [--no-splat-check] -- CMD [ARG...]
 #
+# --net loop gives the guest two virtio-net NICs wired to each other (vng
+# --network loop): QEMU's defaults, mergeable receive buffers. --net loop-small
+# adds another such pair, on a hub of its own, without mergeable receive
+# buffers or guest offloads, so that virtio-net uses its small-buffer receive
+# path; its NICs have the MACs 52:54:00:78:72:01 and :02.
 # The guest sees the host's root file system (read-only, /tmp is a throwaway
 # overlay); DIR (default: a new directory under $XDPRX_CACHE/runs) is mounted
 # read-write at the same path, and the command finds it in $XDPRX_OUT. After the
@@ -15,18 +20,29 @@
 . "$(dirname "$0")/lib.sh"
 
 net=()
+qemu_opts=()
 out=
 splat_check=1
 while [ $# -gt 0 ]; do
 	case "$1" in
-	--net) net=(--network "$2"); shift 2 ;;
+	--net)
+		case "$2" in
+		loop-small)
+			dev=virtio-net-pci,mrg_rxbuf=off,guest_tso4=off,guest_tso6=off,guest_ecn=off,guest_ufo=off
+			for i in 1 2; do
+				qemu_opts+=("--qemu-opts=-netdev hubport,id=xrhs$i,hubid=77 -device $dev,netdev=xrhs$i,mac=52:54:00:78:72:0$i")
+			done
+			;;
+		*) net+=(--network "$2") ;;
+		esac
+		shift 2 ;;
 	--out) out=$2; shift 2 ;;
 	--no-splat-check) splat_check=; shift ;;
 	--) shift; break ;;
 	*) break ;;
 	esac
 done
-[ $# -gt 0 ] || die "usage: vm-run.sh [--net loop] [--out DIR] [--no-splat-check] -- CMD..."
+[ $# -gt 0 ] || die "usage: vm-run.sh [--net loop|loop-small]... [--out DIR] [--no-splat-check] -- CMD..."
 
 build=$(xdprx_build_dir)
 [ -f "$build/arch/x86/boot/bzImage" ] || die "no kernel in $build: run scripts/build-kernel.sh"
@@ -58,7 +74,7 @@ log "booting $(basename "$build") with vng ${kvm[*]:-(KVM)}; output in $out"
 set +e
 vng --run "$build" "${kvm[@]}" --user root --cpus 2 --memory "${XDPRX_VM_MEMORY:-3G}" \
 	--rwdir "$out" "${net[@]}" --append "panic_on_warn=0 kmemleak=on" \
-	--exec "$script" </dev/null 2>&1 | tee "$out/console.log"
+	--exec "$script" "${qemu_opts[@]}" </dev/null 2>&1 | tee "$out/console.log"
 set -e
 
 [ -f "$out/.guest-status" ] || die "the guest did not run the command (see $out/console.log)"

@@ -14,6 +14,13 @@ int xrh_pass(struct xdp_md *ctx)
 	return XDP_PASS;
 }
 
+/* The same for multi-buffer frames (large MTU on virtio-net). */
+SEC("xdp.frags")
+int xrh_pass_frags(struct xdp_md *ctx)
+{
+	return XDP_PASS;
+}
+
 SEC("xdp")
 int xrh_redirect(struct xdp_md *ctx)
 {

@@ -2,16 +2,25 @@
 # SPDX-License-Identifier: GPL-2.0
 """Helpers of the XDP rx handler selftests.
 
-  xrh_pkt.py send DEV DST_MAC COUNT TAG     send COUNT tagged Ethernet frames
+  xrh_pkt.py send DEV DST_MAC COUNT TAG [SIZE]
+                                            send COUNT tagged Ethernet frames
+                                            of SIZE bytes (default 60)
   xrh_pkt.py count DEV TAG SECONDS          print 'ready' once listening, then,
                                             on SIGTERM or after SECONDS, how
                                             many tagged frames DEV received
+  xrh_pkt.py watch DIR DEV...               write DIR/ready once listening,
+                                            then keep in DIR/DEV-TAG-SIZE how
+                                            many tagged frames of SIZE bytes
+                                            DEV received, until killed; a line
+                                            'send ARGS' on stdin sends as above,
+                                            then writes DIR/sent-TAG
   xrh_pkt.py setprog PIN FILE               open the pinned BPF program PIN
                                             and write its fd to FILE
 """
 
 import ctypes
 import os
+import select
 import signal
 import socket
 import struct
@@ -21,20 +30,22 @@ import time
 ETH_P_XRH = 0x88b5  # IEEE 802 local experimental ethertype
 ETH_P_ALL = 0x0003
 PACKET_OUTGOING = 4
+SO_RCVBUFFORCE = 33
 
 
 def mac(s):
     return bytes(int(b, 16) for b in s.split(':'))
 
 
-def send(dev, dst, count, tag):
+def send(dev, dst, count, tag, size=60):
     s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
     s.bind((dev, 0))
-    src = mac(open(f'/sys/class/net/{dev}/address').read().strip())
+    # The bound address ends with the device's MAC (no /sys needed).
+    src = s.getsockname()[4]
     for i in range(int(count)):
-        payload = b'XRH:' + tag.encode() + struct.pack('!I', i)
+        payload = b'XRH:' + tag.encode() + b'/' + struct.pack('!I', i)
         frame = mac(dst) + src + struct.pack('!H', ETH_P_XRH) + payload
-        s.send(frame.ljust(60, b'\0'))
+        s.send(frame.ljust(int(size), b'\0'))
 
 
 def count(dev, tag, seconds):
@@ -69,6 +80,50 @@ def count(dev, tag, seconds):
     print(n, flush=True)
 
 
+def watch(outdir, *devs):
+    socks = {}
+    for dev in devs:
+        s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_ALL))
+        try:
+            s.setsockopt(socket.SOL_SOCKET, SO_RCVBUFFORCE, 4 << 20)
+        except PermissionError:
+            pass
+        s.bind((dev, 0))
+        socks[s] = dev
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+
+    def put(name, value):
+        tmp = os.path.join(outdir, '.' + name)
+        with open(tmp, 'w') as f:
+            f.write(f'{value}\n')
+        os.replace(tmp, os.path.join(outdir, name))
+
+    counts = {}
+    put('ready', 1)
+    inputs = [0]
+    pending = b''
+    while True:
+        for s in select.select(list(socks) + inputs, [], [])[0]:
+            if s == 0:
+                data = os.read(0, 4096)
+                if not data:
+                    inputs = []
+                *lines, pending = (pending + data).split(b'\n')
+                for cmd in (line.decode().split() for line in lines):
+                    if cmd and cmd[0] == 'send':
+                        send(*cmd[1:])
+                        put('sent-' + cmd[4], 1)
+                continue
+            data, addr = s.recvfrom(65536)
+            if (addr[2] == PACKET_OUTGOING or data[12:14] != struct.pack('!H', ETH_P_XRH) or
+                    data[14:18] != b'XRH:'):
+                continue
+            tag = data[18:].split(b'/', 1)[0].decode(errors='replace')
+            key = f'{socks[s]}-{tag}-{len(data)}'
+            counts[key] = counts.get(key, 0) + 1
+            put(key, counts[key])
+
+
 def setprog(pin, path):
     libc = ctypes.CDLL(None, use_errno=True)
     nr_bpf, bpf_obj_get = 321, 7  # x86_64
@@ -84,4 +139,4 @@ def setprog(pin, path):
 
 if __name__ == '__main__':
     cmd, args = sys.argv[1], sys.argv[2:]
-    {'send': send, 'count': count, 'setprog': setprog}[cmd](*args)
+    {'send': send, 'count': count, 'watch': watch, 'setprog': setprog}[cmd](*args)

@@ -8,8 +8,10 @@
  *            to detach
  *   mode     fallback | consumed | drop | tx | prog
  *   prog     write an XDP program fd (used by "prog" mode), -1 to clear
- *   stats    read: calls and the count of each result; write anything to
- *            reset
+ *   frags    1 (default): take multi-buffer frames like the others; 0: answer
+ *            them with PASS_FALLBACK, as a handler that cannot take them
+ *   stats    read: calls, calls with a multi-buffer frame and the count of
+ *            each result; write anything to reset
  */
 
 #include <linux/bpf.h>
@@ -42,7 +44,9 @@ static struct {
 	netdevice_tracker tracker;
 	struct bpf_prog __rcu *prog;	/* RTNL for updates */
 	int mode;			/* READ_ONCE() on the data path */
+	bool frags;			/* READ_ONCE() on the data path */
 	atomic_long_t calls;
+	atomic_long_t frag_calls;
 	atomic_long_t results[ARRAY_SIZE(xrh_result_names)];
 	struct dentry *dir;
 } xrh;
@@ -89,6 +93,13 @@ static enum rx_xdp_handler_result xrh_handler(struct net_device *dev,
 	enum rx_xdp_handler_result ret;
 
 	atomic_long_inc(&xrh.calls);
+	if (xdp_buff_has_frags(xdp)) {
+		atomic_long_inc(&xrh.frag_calls);
+		if (!READ_ONCE(xrh.frags)) {
+			ret = RX_XDP_HANDLER_PASS_FALLBACK;
+			goto out;
+		}
+	}
 	switch (READ_ONCE(xrh.mode)) {
 	case XRH_CONSUMED:
 		/* The buffer is ours now: give it back to its allocator. */
@@ -108,6 +119,7 @@ static enum rx_xdp_handler_result xrh_handler(struct net_device *dev,
 		ret = RX_XDP_HANDLER_PASS_FALLBACK;
 		break;
 	}
+out:
 	atomic_long_inc(&xrh.results[ret]);
 	return ret;
 }
@@ -207,11 +219,26 @@ static ssize_t xrh_prog_write(struct file *file, const char __user *ubuf,
 	return count;
 }
 
+static int xrh_frags_get(void *data, u64 *val)
+{
+	*val = READ_ONCE(xrh.frags);
+	return 0;
+}
+
+static int xrh_frags_set(void *data, u64 val)
+{
+	WRITE_ONCE(xrh.frags, !!val);
+	return 0;
+}
+
+DEFINE_DEBUGFS_ATTRIBUTE(xrh_frags_fops, xrh_frags_get, xrh_frags_set, "%llu\n");
+
 static int xrh_stats_show(struct seq_file *m, void *v)
 {
 	int i;
 
 	seq_printf(m, "calls %ld\n", atomic_long_read(&xrh.calls));
+	seq_printf(m, "frags %ld\n", atomic_long_read(&xrh.frag_calls));
 	for (i = 0; i < ARRAY_SIZE(xrh_result_names); i++)
 		seq_printf(m, "%s %ld\n", xrh_result_names[i],
 			   atomic_long_read(&xrh.results[i]));
@@ -229,6 +256,7 @@ static ssize_t xrh_stats_write(struct file *file, const char __user *ubuf,
 	int i;
 
 	atomic_long_set(&xrh.calls, 0);
+	atomic_long_set(&xrh.frag_calls, 0);
 	for (i = 0; i < ARRAY_SIZE(xrh_result_names); i++)
 		atomic_long_set(&xrh.results[i], 0);
 	return count;
@@ -276,6 +304,7 @@ static int __init xrh_init(void)
 {
 	int err;
 
+	xrh.frags = true;
 	err = register_netdevice_notifier(&xrh_notifier);
 	if (err)
 		return err;
@@ -283,6 +312,7 @@ static int __init xrh_init(void)
 	debugfs_create_file("attach", 0200, xrh.dir, NULL, &xrh_attach_fops);
 	debugfs_create_file("mode", 0200, xrh.dir, NULL, &xrh_mode_fops);
 	debugfs_create_file("prog", 0200, xrh.dir, NULL, &xrh_prog_fops);
+	debugfs_create_file_unsafe("frags", 0600, xrh.dir, NULL, &xrh_frags_fops);
 	debugfs_create_file("stats", 0600, xrh.dir, NULL, &xrh_stats_fops);
 	return 0;
 }
