@@ -9,7 +9,7 @@ tree=${1:-$XDPRX_CACHE/dev}
 git -C "$tree" rev-parse -q --verify base >/dev/null || die "$tree has no base branch"
 n=$(git -C "$tree" rev-list --count base..HEAD)
 [ "$n" -gt 0 ] || die "$tree has no commits on top of base"
-find "$XDPRX_TOP/patches" -name '[0-9][0-9][0-9][0-9]-*.patch' ! -name '0000-*' -delete
+find "$XDPRX_TOP/patches" -maxdepth 1 -name '[0-9][0-9][0-9][0-9]-*.patch' ! -name '0000-*' -delete
 git -C "$tree" format-patch -q --zero-commit --no-signature --subject-prefix="PATCH net-next" \
 	-o "$XDPRX_TOP/patches" base..HEAD
 (cd "$XDPRX_TOP/patches" && ls [0-9][0-9][0-9][0-9]-*.patch | grep -v '^0000-') >"$XDPRX_TOP/patches/series"
