@@ -81,4 +81,11 @@ int xv_pass(struct xdp_md *ctx)
 	return XDP_PASS;
 }
 
+/* For scripts/bench.sh: drop everything, as cheaply as possible. */
+SEC("xdp")
+int xv_drop(struct xdp_md *ctx)
+{
+	return XDP_DROP;
+}
+
 char _license[] SEC("license") = "GPL";
