@@ -27,5 +27,5 @@ make -s -C "$XDPRX_TOP" KDIR="$(xdprx_build_dir)" LLVM="$XDPRX_LLVM" >/dev/null 
 	die "out-of-tree module build failed"
 out=$XDPRX_CACHE/runs/bench-$(date +%Y%m%d-%H%M%S)
 mkdir -p "$out"
-"$XDPRX_TOP/scripts/vm-run.sh" --out "$out" -- bash scripts/guest/bench.sh "${BENCH_SECONDS:-10}"
+"$XDPRX_TOP/scripts/vm-run.sh" --out "$out" -- bash scripts/guest/bench.sh "${BENCH_FRAMES:-1000000}"
 cat "$out/bench.txt"
