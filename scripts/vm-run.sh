@@ -15,6 +15,10 @@
 # command the guest saves its kernel log there; the run fails if that log shows
 # a BUG, WARNING, KASAN, lockdep, RCU or kmemleak report.
 #
+# XDPRX_VM_APPEND adds kernel command line arguments (for example
+# "loglevel=8" to see kernel messages on the console while debugging);
+# XDPRX_VM_VERBOSE=1 shows the guest's console (vng --verbose).
+#
 # Exit status: the guest command's, or 1 for a splat, or 2 if the VM did not
 # run the command at all.
 . "$(dirname "$0")/lib.sh"
@@ -72,8 +76,8 @@ bash \"\$XDPRX_TOP/scripts/guest/finish.sh\""
 
 log "booting $(basename "$build") with vng ${kvm[*]:-(KVM)}; output in $out"
 set +e
-vng --run "$build" "${kvm[@]}" --user root --cpus 2 --memory "${XDPRX_VM_MEMORY:-3G}" \
-	--rwdir "$out" "${net[@]}" --append "panic_on_warn=0 kmemleak=on" \
+vng --run "$build" "${kvm[@]}" ${XDPRX_VM_VERBOSE:+--verbose} --user root --cpus 2 --memory "${XDPRX_VM_MEMORY:-3G}" \
+	--rwdir "$out" "${net[@]}" --append "panic_on_warn=0 kmemleak=on${XDPRX_VM_APPEND:+ $XDPRX_VM_APPEND}" \
 	--exec "$script" "${qemu_opts[@]}" </dev/null 2>&1 | tee "$out/console.log"
 set -e
 

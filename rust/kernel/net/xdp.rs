@@ -444,10 +444,18 @@ impl Iterator for XmitFrames<'_> {
 ///
 /// The program sees the frame as received on `skb`'s device (set it first). Must be called in
 /// the receive path (softirq, or BH disabled), inside an RCU read-side critical section.
+///
+/// Generic XDP may reallocate the skb's head, which must not happen to a shared skb (pktgen,
+/// for one, sends skbs it keeps a reference to): a shared `skb` is first replaced by a clone
+/// ([`SkBuff::unshare`]). If that fails the skb is freed without running the program, and the
+/// result is [`Action::Drop`].
 pub fn run_generic(prog: &Prog, skb: SkBuff) -> (Action, Option<SkBuff>) {
+    let Some(skb) = skb.unshare() else {
+        return (Action::Drop, None);
+    };
     let mut raw = skb.into_raw();
-    // SAFETY: `raw` is an owned skb in the receive path; the function consumes it unless the
-    // action is XDP_PASS, and may replace it by a copy, written back to `raw`.
+    // SAFETY: `raw` is an owned, unshared skb in the receive path; the function consumes it
+    // unless the action is XDP_PASS, and may replace it by a copy, written back to `raw`.
     let act = Action::from_raw(unsafe { bindings::do_xdp_generic_act(prog.as_raw(), &mut raw) });
     if act == Action::Pass {
         // SAFETY: On XDP_PASS the caller owns the (possibly new) skb.

@@ -88,4 +88,14 @@ int xv_drop(struct xdp_md *ctx)
 	return XDP_DROP;
 }
 
+/*
+ * For scripts/bench.sh: the traffic generator. Run with BPF_PROG_TEST_RUN in
+ * live-frames mode on a device, it sends each frame out of that device.
+ */
+SEC("xdp")
+int xv_tx(struct xdp_md *ctx)
+{
+	return XDP_TX;
+}
+
 char _license[] SEC("license") = "GPL";
