@@ -33,12 +33,14 @@ MAC_U2=02:00:00:00:02:02
 MAC_NONE=02:00:00:00:0e:0e
 BCAST=ff:ff:ff:ff:ff:ff
 IDX_V0=4300 IDX_U1=4301 IDX_U2=4302 IDX_VR0=4310
+PG=/proc/net/pktgen
 XDP_ABORTED=0 XDP_DROP=1 XDP_PASS=2 XDP_TX=3 XDP_REDIRECT=4
 
 cleanup() {
+	[ -d $PG ] && ip netns exec "$PEER" sh -c "echo stop > $PG/pgctrl" 2>/dev/null
 	for p in $(jobs -p); do kill "$p" 2>/dev/null; done
 	wait 2>/dev/null
-	for d in u4 u3 u2 u1 v0 vr0 w0; do ip link del "$d" 2>/dev/null; done
+	for d in wu2 wu1 u4 u3 u2 u1 v0 vr0 w0; do ip link del "$d" 2>/dev/null; done
 	ip netns del "$PEER" 2>/dev/null
 	rm -rf "$PROGS" "$MAPS" "$TMP"
 	rmmod xdpvlan 2>/dev/null
@@ -222,6 +224,24 @@ case_action() {
 	result "$m: XDP_${act^^} at L$lvl: $act and counted on $dev"
 }
 
+# case_redirect_target MODE: L0's program redirects frames to L1, which sends
+# them out through L0 again: natively through its ndo_xdp_xmit (counted as
+# xdp_xmit), on the skb path through its ndo_start_xmit.
+case_redirect_target() {
+	local m=$1 tx0 x0 want_x=0
+	[ "$m" = native ] && want_x=$N
+	tx0=$(cat /sys/class/net/u1/statistics/tx_packets)
+	x0=$(stat_of u1 xdp_xmit)
+	$BPF cfg "$MAPS" $IDX_V0 0 $XDP_REDIRECT $IDX_U1
+	traffic $MAC_NONE v1 u1
+	$BPF cfg "$MAPS" $IDX_V0 0 $XDP_PASS
+	expect L0 "${P[0]}" $N; expect L1 "${P[1]}" 0
+	expect v1 "${CNT[v1]}" $N; expect u1 "${CNT[u1]}" 0
+	expect u1.tx_packets $(( $(cat /sys/class/net/u1/statistics/tx_packets) - tx0 )) $N
+	expect u1.xdp_xmit $(( $(stat_of u1 xdp_xmit) - x0 )) $want_x
+	result "$m: L1 as a redirect target: frames L0 redirects to it leave through L0"
+}
+
 case_no_native() {
 	local a b c
 	out=$(python3 "$DIR/xv_nl.py" v0 u3 1=1) || { ktap_test_fail "flags attribute: $out"; return; }
@@ -318,21 +338,51 @@ case_caps() {
 }
 
 case_rmmod_under_load() {
-	local end=$((SECONDS + 6)) i=0 ok=1
+	local end=$((SECONDS + 6)) i=0 ok=1 pg=
 	(while [ $SECONDS -lt $end ]; do
 		ip netns exec "$PEER" python3 "$PKT" send v1 $MAC_U2 64 load
 		ip netns exec "$PEER" python3 "$PKT" send v1 $BCAST 16 load
 	done) &
+	# And, where there is pktgen, a flood for L2 on top of the tagged frames.
+	if pg_load; then
+		pg_send v1 $MAC_U2 0 &
+		pg=$!
+	fi
 	while [ $SECONDS -lt $end ]; do
 		i=$((i + 1))
 		ip link set u2 xdp off; ip link set u2 xdp pinned "$PROGS/xv_prog"
 		ip link add link u1 name c$i type xdpvlan && ip link set c$i up && ip link del c$i
 	done
 	rmmod xdpvlan || ok=0
+	if [ -n "$pg" ]; then
+		pg_stop
+	fi
 	wait
 	ip -d link show | grep -q xdpvlan && ok=0
 	[ $ok = 1 ] && ktap_test_pass "rmmod while traffic flows and programs and uppers change" ||
 		ktap_test_fail "rmmod while traffic flows and programs and uppers change"
+}
+
+# pktgen from the peer: pg_load loads the module (1 if there is none),
+# pg_send DEV DST_MAC COUNT sends COUNT frames (0: until pg_stop) out of DEV
+# in the peer netns and returns when they are sent.
+pg_load() {
+	modprobe pktgen 2>/dev/null ||
+		{ [ -n "${XDPRX_BUILD:-}" ] && insmod "$XDPRX_BUILD/net/core/pktgen.ko" 2>/dev/null; } ||
+		grep -q '^pktgen ' /proc/modules
+}
+pg_send() {
+	ip netns exec "$PEER" bash -c "
+		echo rem_device_all > $PG/kpktgend_0 &&
+		echo add_device $1 > $PG/kpktgend_0 &&
+		for c in 'count $3' 'clone_skb 0' 'pkt_size 60' 'delay 0' \
+			'dst 10.0.0.2' 'dst_mac $2'; do
+			echo \"\$c\" > $PG/$1 || exit 1
+		done &&
+		echo start > $PG/pgctrl"
+}
+pg_stop() {
+	ip netns exec "$PEER" bash -c "echo stop > $PG/pgctrl; echo rem_device_all > $PG/kpktgend_0"
 }
 
 # pktgen keeps a reference to each skb it sends (clone_skb 0 included), so
@@ -342,9 +392,8 @@ case_rmmod_under_load() {
 # generic XDP itself reallocates shared skbs and hits the BUG_ON() in
 # pskb_expand_head(), with or without xdpvlan; see Documentation/xdpvlan.rst.)
 case_pktgen() { # native|none
-	local mode=$1 n=2000 pg=/proc/net/pktgen rx0 rx1 c0 c1 ctr=rx_native
-	if ! modprobe pktgen 2>/dev/null &&
-		! { [ -n "${XDPRX_BUILD:-}" ] && insmod "$XDPRX_BUILD/net/core/pktgen.ko"; }; then
+	local mode=$1 n=2000 rx0 rx1 c0 c1 ctr=rx_native
+	if ! pg_load; then
 		ktap_test_skip "pktgen: shared skbs for L2, $mode (no pktgen module)"
 		return
 	fi
@@ -355,15 +404,7 @@ case_pktgen() { # native|none
 	fi
 	rx0=$(cat /sys/class/net/u2/statistics/rx_packets)
 	c0=$(stat_of u2 $ctr)
-	ip netns exec "$PEER" bash -c "
-		echo rem_device_all > $pg/kpktgend_0 &&
-		echo add_device v1 > $pg/kpktgend_0 &&
-		for c in 'count $n' 'clone_skb 0' 'pkt_size 60' 'delay 0' \
-			'dst 10.0.0.2' 'dst_mac $MAC_U2'; do
-			echo \"\$c\" > $pg/v1 || exit 1
-		done &&
-		echo start > $pg/pgctrl &&
-		echo rem_device_all > $pg/kpktgend_0" || FAILS="$FAILS pktgen-failed"
+	pg_send v1 $MAC_U2 $n || FAILS="$FAILS pktgen-failed"
 	sleep 0.5
 	rx1=$(cat /sys/class/net/u2/statistics/rx_packets)
 	c1=$(stat_of u2 $ctr)
@@ -375,13 +416,55 @@ case_pktgen() { # native|none
 	result "pktgen: $n shared skbs for L2 all delivered, $mode"
 }
 
+# A second lower w0 whose upper receives a pktgen flood on the native path
+# (wu2 nested on wu1, both running programs) while the programs are replaced
+# and detached and uppers come and go; then w0 is deleted with the flood
+# still running: every upper must go with it.
+case_lower_del_under_load() {
+	local desc="lower device deleted under a pktgen flood while programs and uppers change"
+	local end i=0 pid
+	if ! pg_load; then
+		ktap_test_skip "$desc (no pktgen module)"
+		return
+	fi
+	ip link add w0 type veth peer name w1 netns "$PEER" &&
+		ip link add link w0 name wu1 address 02:00:00:00:0a:01 type xdpvlan &&
+		ip link add link wu1 name wu2 address 02:00:00:00:0a:02 type xdpvlan &&
+		ip link set w0 up && ip link set wu1 up && ip link set wu2 up &&
+		ip -n "$PEER" link set w1 up &&
+		ip link set w0 xdpdrv pinned "$PROGS/xv_pass" &&
+		ip link set wu1 xdp pinned "$PROGS/xv_pass" &&
+		ip link set wu2 xdp pinned "$PROGS/xv_drop" || FAILS="$FAILS setup"
+	pg_send w1 02:00:00:00:0a:02 0 &
+	pid=$!
+	sleep 1
+	end=$((SECONDS + 5))
+	while [ $SECONDS -lt $end ]; do
+		i=$((i + 1))
+		ip -force link set wu2 xdp pinned "$PROGS/xv_pass"
+		ip -force link set wu2 xdp pinned "$PROGS/xv_drop"
+		ip link set wu1 xdp off; ip link set wu1 xdp pinned "$PROGS/xv_pass"
+		ip link add link wu1 name wc$i type xdpvlan && ip link set wc$i up &&
+			ip link del wc$i
+	done
+	[ "$(stat_of wu2 xdp_drop)" -gt 0 ] || FAILS="$FAILS no-drops-counted"
+	ip link del w0 || FAILS="$FAILS del"
+	pg_stop
+	wait $pid 2>/dev/null
+	for d in wu1 wu2; do
+		[ -e /sys/class/net/$d ] && FAILS="$FAILS $d-left"
+	done
+	ip -n "$PEER" link show w1 >/dev/null 2>&1 && FAILS="$FAILS peer-left"
+	result "$desc"
+}
+
 trap cleanup EXIT
 ktap_print_header
 if [ "$(id -u)" != 0 ] || ! command -v bpftool >/dev/null || [ ! -f "$OBJ" ]; then
 	ktap_skip_all "needs root, bpftool and the built BPF object"
 	exit "$KSFT_SKIP"
 fi
-ktap_set_plan 44
+ktap_set_plan 47
 if ! setup; then
 	ktap_exit_fail_msg "setup failed"
 fi
@@ -393,6 +476,7 @@ for m in native skb; do
 	case_none $m
 	case_no_l1_prog $m
 	case_bcast $m
+	case_redirect_target $m
 	for lvl in 1 2; do
 		for act in drop aborted tx redirect; do
 			case_action $m $lvl $act
@@ -426,5 +510,6 @@ case_carrier
 case_netns
 case_nested_del
 case_lower_del
+case_lower_del_under_load
 case_rmmod_under_load
 ktap_finished
