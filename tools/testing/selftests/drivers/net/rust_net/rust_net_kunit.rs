@@ -101,6 +101,42 @@ impl RxHandler for TestHandler {
 mod tests {
     use super::*;
 
+    // KUnit's assertions end the test's thread at once, without running destructors: a failed
+    // one would leave RTNL held and the link type registered, and the cases after it would hang
+    // or crash. These return an error from the case instead, so that the guards and
+    // registrations are dropped, and KUnit reports just that case as failed.
+    macro_rules! check {
+        ($cond:expr) => {
+            if !$cond {
+                pr_err!(
+                    "check failed at {}:{}: {}\n",
+                    file!(),
+                    line!(),
+                    stringify!($cond)
+                );
+                return Err(EINVAL);
+            }
+        };
+    }
+
+    macro_rules! check_eq {
+        ($a:expr, $b:expr) => {{
+            let (a, b) = (&$a, &$b);
+            if a != b {
+                pr_err!(
+                    "check failed at {}:{}: {} == {} ({:?} != {:?})\n",
+                    file!(),
+                    line!(),
+                    stringify!($a),
+                    stringify!($b),
+                    a,
+                    b
+                );
+                return Err(EINVAL);
+            }
+        }};
+    }
+
     /// A device of a link type is created and destroyed through the abstractions; its private
     /// data is initialised once and dropped once.
     #[test]
@@ -110,18 +146,18 @@ mod tests {
         {
             let rtnl = rtnl::lock();
             let dev = reg.create(Net::init(), c"rnettest%d", None, &rtnl)?;
-            assert_eq!(dev.data().magic, 0x5a5a);
-            assert!(dev.is_ethernet());
-            assert!(dev.ifindex() > 0);
-            assert!(Dev::<TestLink>::downcast(&dev).is_some());
+            check_eq!(dev.data().magic, 0x5a5a);
+            check!(dev.is_ethernet());
+            check!(dev.ifindex() > 0);
+            check!(Dev::<TestLink>::downcast(&dev).is_some());
             let lo = Net::init().device_by_name(c"lo", &rtnl).ok_or(ENODEV)?;
-            assert!(Dev::<TestLink>::downcast(&lo).is_none());
+            check!(Dev::<TestLink>::downcast(&lo).is_none());
             dev.unregister(&rtnl);
             // Unregistering twice is harmless.
             dev.unregister(&rtnl);
         }
         // Releasing RTNL completed the unregistration: the data is gone.
-        assert_eq!(DROPS.load(Ordering::Relaxed), before + 1);
+        check_eq!(DROPS.load(Ordering::Relaxed), before + 1);
         drop(reg);
         Ok(())
     }
@@ -135,10 +171,10 @@ mod tests {
             let rtnl = rtnl::lock();
             let a = reg.create(Net::init(), c"rnettest%d", None, &rtnl)?;
             let b = reg.create(Net::init(), c"rnettest%d", None, &rtnl)?;
-            assert_ne!(a.ifindex(), b.ifindex());
+            check!(a.ifindex() != b.ifindex());
         }
         drop(reg);
-        assert_eq!(DROPS.load(Ordering::Relaxed), before + 2);
+        check_eq!(DROPS.load(Ordering::Relaxed), before + 2);
         Ok(())
     }
 
@@ -151,17 +187,17 @@ mod tests {
             let rtnl = rtnl::lock();
             let dev = reg.create(Net::init(), c"rnettest%d", None, &rtnl)?;
             let slot = &dev.data().prog;
-            assert!(!slot.is_set());
-            assert!(slot.replace(Some(prog.clone()), &rtnl).is_none());
-            assert_eq!(slot.id(), Some(prog.id()));
+            check!(!slot.is_set());
+            check!(slot.replace(Some(prog.clone()), &rtnl).is_none());
+            check_eq!(slot.id(), Some(prog.id()));
             let old = slot.replace(None, &rtnl).ok_or(EINVAL)?;
-            assert_eq!(old.id(), prog.id());
-            assert!(!slot.is_set());
+            check_eq!(old.id(), prog.id());
+            check!(!slot.is_set());
             // Attached when the device goes away: the slot releases it.
-            assert!(slot.replace(Some(old), &rtnl).is_none());
+            check!(slot.replace(Some(old), &rtnl).is_none());
             dev.unregister(&rtnl);
         }
-        assert!(Prog::from_id(u32::MAX).is_err());
+        check!(Prog::from_id(u32::MAX).is_err());
         Ok(())
     }
 
@@ -170,21 +206,21 @@ mod tests {
     fn rx_xdp_handler_on_veth() -> Result {
         let rtnl = rtnl::lock();
         let veth = Net::init().device_by_name(c"rnetv0", &rtnl).ok_or(ENODEV)?;
-        assert!(!veth.has_rx_handler() && !veth.has_rx_xdp_handler());
+        check!(!veth.has_rx_handler() && !veth.has_rx_xdp_handler());
         let h = Arc::new(TestHandler, GFP_KERNEL)?;
         let reg = rx_handler::Registration::new(&veth, h.clone(), &rtnl)?;
-        assert!(veth.has_rx_handler() && veth.has_rx_xdp_handler());
-        assert!(reg.device().is(&veth));
-        assert_eq!(
+        check!(veth.has_rx_handler() && veth.has_rx_xdp_handler());
+        check!(reg.device().is(&veth));
+        check_eq!(
             rx_handler::Registration::new(&veth, h.clone(), &rtnl).err(),
             Some(EBUSY)
         );
         reg.unregister(&rtnl);
-        assert!(!veth.has_rx_handler() && !veth.has_rx_xdp_handler());
+        check!(!veth.has_rx_handler() && !veth.has_rx_xdp_handler());
         // Registering again works.
         let reg = rx_handler::Registration::new(&veth, h, &rtnl)?;
         drop(reg);
-        assert!(!veth.has_rx_handler());
+        check!(!veth.has_rx_handler());
         Ok(())
     }
 }
