@@ -7,7 +7,8 @@ set -u
 ST=$XDPRX_TOP/tools/testing/selftests/drivers/net
 OBJ=$ST/xdpvlan/xv_progs.bpf.o
 PKT="python3 $ST/xdp_rx_handler/xrh_pkt.py"
-BPF="python3 $ST/xdpvlan/xv_bpf.py"
+source "$ST/xdpvlan/xv_bpf.sh"
+BPF=xv_bpf
 MAPS=/sys/fs/bpf/xvd_maps
 KO=$XDPRX_TOP/drivers/net/xdpvlan/xdpvlan.ko
 T=/sys/kernel/tracing

@@ -18,12 +18,13 @@
 set -u
 DIR=$(cd "$(dirname "$0")" && pwd)
 source "${KSFT_HELPERS:-$DIR/../../../kselftest}/ktap_helpers.sh"
+source "$DIR/xv_bpf.sh"
 
 N=16
 PEER=xv_peer
 OBJ=$DIR/xv_progs.bpf.o
 PKT=$DIR/../xdp_rx_handler/xrh_pkt.py
-BPF="python3 $DIR/xv_bpf.py"
+BPF=xv_bpf
 MOD=${XDPVLAN_KO:-$DIR/../../../../../../drivers/net/xdpvlan/xdpvlan.ko}
 PROGS=/sys/fs/bpf/xv_progs
 MAPS=/sys/fs/bpf/xv_maps
@@ -113,7 +114,7 @@ traffic() {
 	local dst=$1 d
 	shift
 	TAG=t$RANDOM
-	CNT=()
+	CNT=() P=() F=() L=()
 	$BPF reset "$MAPS" || return 1
 	for d in "$@"; do
 		if [ "$d" = v1 ]; then listen "$d" "$PEER" "$d"; else listen "$d" "" "$d"; fi || return 1
