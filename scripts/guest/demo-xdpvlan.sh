@@ -19,6 +19,10 @@ insmod "$KO" || exit 1
 mountpoint -q /sys/fs/bpf || mount -t bpf bpf /sys/fs/bpf
 sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
 ip netns add xvd
+# A new netns does not inherit disable_ipv6: without this, v1 sends MLD reports
+# and router solicitations, which show up as extra multicast frames.
+ip netns exec xvd sysctl -qw net.ipv6.conf.all.disable_ipv6=1 \
+	net.ipv6.conf.default.disable_ipv6=1
 ip link add v0 index 4300 type veth peer name v1 netns xvd
 ip link add link v0 name u1 index 4301 address 02:00:00:00:01:01 type xdpvlan
 ip link add link u1 name u2 index 4302 address 02:00:00:00:02:02 type xdpvlan
