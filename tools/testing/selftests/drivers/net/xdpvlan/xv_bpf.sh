@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: GPL-2.0
 # Maps of the xdpvlan selftest's XDP program (xv_progs.bpf.c), through one
-# bpftool call each. Sourced by xdpvlan.sh.
+# bpftool call each. Sourced by xdpvlan.sh (and by the project's demo).
 #
 #   xv_bpf cfg MAPDIR IFINDEX LEVEL ACTION [TARGET]   configure a device
 #   xv_bpf uncfg MAPDIR IFINDEX                       forget a device
