@@ -26,3 +26,6 @@ fi
 if [ -x "$XDPRX_TOP/scripts/guest/demo-xdpvlan.sh" ]; then
 	bash "$XDPRX_TOP/scripts/guest/demo-xdpvlan.sh"
 fi
+if [ -x "$XDPRX_TOP/scripts/guest/demo-sockets.sh" ]; then
+	bash "$XDPRX_TOP/scripts/guest/demo-sockets.sh"
+fi

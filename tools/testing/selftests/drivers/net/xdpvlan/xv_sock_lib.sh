@@ -1,0 +1,333 @@
+# SPDX-License-Identifier: GPL-2.0
+# shellcheck shell=bash
+# Helpers of the socket-traffic selftests (xdpvlan_sock.sh,
+# xdpvlan_sock_virtio.sh), sourced after ktap_helpers.sh with DIR and TMP set.
+#
+# A case collects what went wrong in FAILS and ends with result DESCRIPTION.
+# Counters are read into ST[TAG:WHERE:NAME] (TAG b before the traffic, a
+# after it): ethtool -S of the devices in CHAIN ("netns:dev ..."), and the
+# error counters of /proc/net/snmp and /proc/net/netstat of the namespaces in
+# CASE_NS.
+
+SOCK=$DIR/xv_sock.py
+NEXT_PORT=5000
+# Numbers the files of each run of a tool (a port may be used again).
+RUN=0
+FAILS=()
+CHAIN=
+CASE_NS=
+declare -A ST
+
+mkfifo "$TMP/nap"
+exec {NAPFD}<>"$TMP/nap"
+
+# nap SECONDS: sleep without a new process.
+nap() { read -r -t "$1" -u "$NAPFD" || :; }
+
+# until_true CMD...: until CMD succeeds, for 20 s at most.
+until_true() {
+	local i
+	for ((i = 0; i < 200; i++)); do
+		"$@" && return 0
+		nap 0.1
+	done
+	return 1
+}
+
+# in_ns NETNS CMD...: CMD in NETNS. Only the network namespace changes (ip
+# netns exec would remount /sys and hide /sys/fs/bpf).
+in_ns() {
+	local ns=$1
+	shift
+	nsenter --net="/run/netns/$ns" "$@"
+}
+
+fail() { FAILS+=("$*"); }
+
+# msg TEXT: a KTAP diagnostic line, TEXT as it is (ktap_print_msg lets the
+# shell split and glob it).
+msg() { printf '# %s\n' "$*"; }
+
+# result DESCRIPTION: the case's KTAP line, with what went wrong before it.
+result() {
+	local f
+	if [ "${#FAILS[@]}" -eq 0 ]; then
+		ktap_test_pass "$1"
+	else
+		for f in "${FAILS[@]}"; do msg "  $f"; done
+		ktap_test_fail "$1"
+	fi
+	FAILS=()
+}
+
+# py_bg NETNS OUT ARGS...: xv_sock.py ARGS in NETNS in the background, its
+# line to OUT, stderr to OUT.err; its pid in REPLY. nsenter execs python, so
+# the pid is python's own and a SIGTERM reaches it.
+py_bg() {
+	local ns=$1 out=$2
+	shift 2
+	nsenter --net="/run/netns/$ns" python3 "$SOCK" "$@" >"$out" 2>"$out.err" &
+	REPLY=$!
+}
+
+# py_fg NETNS OUT ARGS...: the same in the foreground (xv_sock.py bounds its
+# own time; timeout(1) is a backstop).
+py_fg() {
+	local ns=$1 out=$2
+	shift 2
+	timeout -k 5 400 nsenter --net="/run/netns/$ns" python3 "$SOCK" "$@" >"$out" 2>"$out.err"
+}
+
+# running PID: PID is a background job of this shell that has not ended (so
+# its pid cannot belong to anybody else yet).
+running() {
+	local p
+	jobs -rp >"$TMP/jobs"
+	while read -r p; do
+		[ "$p" = "$1" ] && return 0
+	done <"$TMP/jobs"
+	return 1
+}
+
+ready_or_gone() { [ -e "$1" ] || ! running "$2"; }
+
+# wait_ready FILE PID: until FILE exists (the receiver listens) or PID ended.
+wait_ready() {
+	until_true ready_or_gone "$1" "$2"
+	[ -e "$1" ]
+}
+
+# stop_py PID SECONDS: let PID end by itself for SECONDS, then SIGTERM it
+# (a receiver then prints what it has); reap it.
+stop_py() {
+	local pid=$1 i
+	for ((i = 0; i < $2 * 10; i++)); do
+		running "$pid" || break
+		nap 0.1
+	done
+	if running "$pid"; then
+		kill -TERM "$pid" 2>/dev/null
+		for ((i = 0; i < 50; i++)); do
+			running "$pid" || break
+			nap 0.1
+		done
+		running "$pid" && kill -KILL "$pid" 2>/dev/null
+	fi
+	wait "$pid" 2>/dev/null
+}
+
+# stop_all_py: end the background jobs still running (cleanup).
+stop_all_py() {
+	local p pids=()
+	jobs -rp >"$TMP/jobs" 2>/dev/null || return
+	while read -r p; do pids+=("$p"); done <"$TMP/jobs"
+	[ "${#pids[@]}" -gt 0 ] || return
+	kill -TERM "${pids[@]}" 2>/dev/null
+	wait "${pids[@]}" 2>/dev/null
+}
+
+# first_line FILE: the result line of a tool, or what it said on stderr.
+first_line() {
+	local l=
+	[ -s "$1" ] && read -r l <"$1"
+	if [ -z "$l" ] && [ -s "$1.err" ]; then
+		l="(no result; stderr: $(tail -n 1 "$1.err"))"
+	fi
+	echo "${l:-(no result)}"
+}
+
+# The counters a case must not move: checksum and header errors, receive
+# errors (Udp InErrors includes RcvbufErrors: a datagram lost at a full socket
+# fails the case too).
+# shellcheck disable=SC2016 # an awk program
+SNMP_AWK='
+FNR == 1 { split("", hdr) }
+{ p = $1; sub(/:$/, "", p) }
+!(p in hdr) { hdr[p] = $0; next }
+{
+	n = split(hdr[p], k)
+	for (i = 2; i <= n; i++)
+		if (k[i] ~ /CsumErrors$|^InErrs$|^InErrors$|^InHdrErrors$|^RcvbufErrors$/)
+			print p "." k[i], $i
+	delete hdr[p]
+}'
+
+# net_errors TAG NETNS
+net_errors() {
+	local k v
+	while read -r k v; do
+		ST[$1:$2:$k]=$v
+	done < <(in_ns "$2" awk "$SNMP_AWK" /proc/net/snmp /proc/net/netstat)
+}
+
+# dev_stats TAG NETNS DEV
+dev_stats() {
+	local k v
+	while read -r k v; do
+		ST[$1:$3:${k%:}]=$v
+	done < <(in_ns "$2" ethtool -S "$3" 2>/dev/null)
+}
+
+# snapshot TAG: the counters of CASE_NS and CHAIN.
+snapshot() {
+	local ns nd
+	for ns in $CASE_NS; do net_errors "$1" "$ns"; done
+	for nd in $CHAIN; do dev_stats "$1" "${nd%%:*}" "${nd#*:}"; done
+}
+
+# begin NETNS_LIST CHAIN: start a case.
+begin() {
+	CASE_NS=$1 CHAIN=$2 FAILS=() ST=()
+	CASE_T0=$SECONDS
+	snapshot b
+}
+
+# delta DEV COUNTER: how much an ethtool counter of DEV grew, empty if unknown.
+delta() {
+	local b=${ST[b:$1:$2]:-} a=${ST[a:$1:$2]:-}
+	[ -n "$a" ] && [ -n "$b" ] && echo $((a - b))
+}
+
+# expect_delta DEV COUNTER OP VALUE: fail unless the growth of COUNTER
+# compares (-eq, -ge, -le) to VALUE.
+expect_delta() {
+	local d ok
+	d=$(delta "$1" "$2")
+	if [ -z "$d" ]; then
+		fail "$1: no counter $2"
+		return
+	fi
+	case $3 in
+	-eq) ok=$((d == $4)) ;;
+	-ge) ok=$((d >= $4)) ;;
+	-le) ok=$((d <= $4)) ;;
+	*) ok=0 ;;
+	esac
+	[ "$ok" = 1 ] || fail "$1: $2 grew by $d, want $3 $4"
+}
+
+# expect_no_errors: none of the error counters of CASE_NS moved.
+expect_no_errors() {
+	local ns k n b a
+	for ns in $CASE_NS; do
+		n=0
+		for k in "${!ST[@]}"; do
+			[ "${k#b:"$ns":}" != "$k" ] || continue
+			n=$((n + 1))
+			b=${ST[$k]} a=${ST[a:${k#b:}]:-}
+			if [ -z "$a" ]; then
+				fail "$ns: counter ${k##*:} missing afterwards"
+			elif [ "$a" != "$b" ]; then
+				fail "$ns: ${k##*:} grew by $((a - b))"
+			fi
+		done
+		# Udp InCsumErrors at least must have been read.
+		[ -n "${ST[b:$ns:Udp.InCsumErrors]:-}" ] || fail "$ns: cannot read /proc/net/snmp"
+	done
+}
+
+# expect_path MODE MIN_NATIVE MIN_SKB: the frames came by MODE's path on
+# every device of CHAIN: native, rx_native grew by MIN_NATIVE or more and
+# rx_skb not at all; skb, rx_skb grew by MIN_SKB or more and rx_native not at
+# all.
+expect_path() {
+	local nd d
+	for nd in $CHAIN; do
+		d=${nd#*:}
+		if [ "$1" = native ]; then
+			expect_delta "$d" rx_native -ge "$2"
+			expect_delta "$d" rx_skb -eq 0
+		else
+			expect_delta "$d" rx_skb -ge "$3"
+			expect_delta "$d" rx_native -eq 0
+		fi
+	done
+}
+
+# finish MODE MIN_NATIVE MIN_SKB: read the counters again and check them.
+finish() {
+	snapshot a
+	expect_no_errors
+	expect_path "$@"
+	msg "$((SECONDS - CASE_T0)) s"
+}
+
+# tcp_run PEER_NS TARGET_NS ADDR NBYTES WRITESIZE: NBYTES over TCP from
+# PEER_NS to a listener on ADDR in TARGET_NS; fails unless the receiver read
+# exactly what the sender sent.
+tcp_run() {
+	local pns=$1 tns=$2 addr=$3 n=$4 w=$5 port=$((NEXT_PORT++)) r s pid sl rl
+	r=$TMP/$((++RUN))-tcp-recv s=$TMP/$RUN-tcp-send
+	py_bg "$tns" "$r" tcp-recv "$addr" "$port" "$r.ready"
+	pid=$REPLY
+	if ! wait_ready "$r.ready" "$pid"; then
+		stop_py "$pid" 0
+		fail "TCP receiver in $tns: not listening: $(first_line "$r")"
+		return
+	fi
+	# The receiver ends at EOF; after a failed sender there is none.
+	if py_fg "$pns" "$s" tcp-send "$addr" "$port" "$n" "$w"; then
+		stop_py "$pid" 20
+	else
+		stop_py "$pid" 1
+	fi
+	sl=$(first_line "$s") rl=$(first_line "$r")
+	if ! [[ "$sl" =~ ^bytes=$n\ sha256=[0-9a-f]{64}$ ]] || [ "$rl" != "$sl" ]; then
+		fail "TCP $n bytes to $addr: sender: $sl"
+		fail "TCP $n bytes to $addr: receiver: $rl"
+	fi
+}
+
+# udp_run PEER_NS TARGET_NS ADDR PORT N SIZE: N datagrams of SIZE bytes;
+# fails unless all arrive once and intact (PORT - takes the next free one).
+udp_run() {
+	local pns=$1 tns=$2 addr=$3 port=$4 n=$5 size=$6 r s pid sl rl
+	[ "$port" = - ] && port=$((NEXT_PORT++))
+	r=$TMP/$((++RUN))-udp-recv s=$TMP/$RUN-udp-send
+	py_bg "$tns" "$r" udp-recv "$addr" "$port" "$n" "$size" "$r.ready"
+	pid=$REPLY
+	if ! wait_ready "$r.ready" "$pid"; then
+		stop_py "$pid" 0
+		fail "UDP receiver in $tns: not bound: $(first_line "$r")"
+		return
+	fi
+	py_fg "$pns" "$s" udp-send "$addr" "$port" "$n" "$size"
+	# It ends by itself once it has all N; else it is told to stop, and
+	# still counts what its socket holds.
+	stop_py "$pid" 10
+	sl=$(first_line "$s") rl=$(first_line "$r")
+	[ "$sl" = "sent=$n" ] || fail "UDP to $addr:$port: sender: $sl"
+	[ "$rl" = "got=$n bad=0 dup=0" ] || fail "UDP to $addr:$port: receiver: $rl (of $n)"
+}
+
+# ping_run PEER_NS ADDR: five ICMP echo requests, all answered.
+ping_run() {
+	local out
+	if ! command -v ping >/dev/null; then
+		fail "no ping command (install iputils-ping)"
+		return
+	fi
+	if ! out=$(in_ns "$1" ping -c 5 -i 0.2 -W 2 -q "$2" 2>&1); then
+		fail "ping $2: $(echo "$out" | grep -m1 -E 'transmitted|rror|nknown')"
+		return
+	fi
+	echo "$out" | grep -q ' 5 received' || fail "ping $2: $(echo "$out" | grep -m1 transmitted)"
+}
+
+le32() {
+	printf '%02x %02x %02x %02x' $(($1 & 255)) $((($1 >> 8) & 255)) \
+		$((($1 >> 16) & 255)) $((($1 >> 24) & 255))
+}
+
+# ifidx NETNS DEV: DEV's ifindex in NETNS, in REPLY.
+ifidx() {
+	REPLY=$(ip -n "$1" -o link show dev "$2" 2>/dev/null | awk -F': ' '{ print $1; exit }')
+	[[ "$REPLY" =~ ^[0-9]+$ ]]
+}
+
+# tx_csum_off NETNS DEV: no checksum offload on DEV: it sends complete
+# checksums. Devices without the feature show "off [fixed]".
+tx_csum_off() {
+	in_ns "$1" ethtool -K "$2" tx off >/dev/null 2>&1
+	in_ns "$1" ethtool -k "$2" 2>/dev/null | grep -q '^tx-checksumming: off'
+}
