@@ -3,8 +3,18 @@
 """Count the results of a test run: the KTAP files written by
 scripts/guest/run-tests.sh, the suites that must be there, and the kernel log
 check. Prints one line per failure and ends with 'N passed, N failed'.
-Exit status 0 only if nothing failed and something passed."""
+Exit status 0 only if nothing failed and something passed.
 
+  ktap-summary.py RESULTS_DIR REQUIRED_SUITES SPLAT [EXPECTED [ALLOWED_SKIPS [STATUS]]]
+
+EXPECTED (config/expected-tests) lists every KUnit suite and selftest that must
+have run, each with its least number of cases: a missing one, or one with
+fewer cases, fails. A skipped case fails unless ALLOWED_SKIPS
+(config/allowed-skips) lists it (a regular expression on 'kunit SUITE: CASE'
+or 'selftest NAME: CASE') with the reason. STATUS is a line about the guest
+run itself ('ok' or the reason it is not)."""
+
+import os
 import re
 import sys
 from pathlib import Path
@@ -27,14 +37,32 @@ def main():
     resdir = Path(sys.argv[1])
     required = [s for s in sys.argv[2].split(',') if s] if len(sys.argv) > 2 else []
     splat_ok = sys.argv[3] == 'ok' if len(sys.argv) > 3 else True
+    expected = {}
+    if len(sys.argv) > 4 and sys.argv[4]:
+        for line in Path(sys.argv[4]).read_text().splitlines():
+            line = line.split('#', 1)[0].split()
+            if len(line) == 3:
+                expected[(line[0], line[1])] = int(line[2])
+    allowed = []
+    if len(sys.argv) > 5 and sys.argv[5]:
+        for line in Path(sys.argv[5]).read_text().splitlines():
+            pat = line.split('#', 1)[0].strip()
+            if pat:
+                allowed.append(re.compile(pat))
+    status = sys.argv[6] if len(sys.argv) > 6 else 'ok'
     passed = failed = skipped = 0
     lines = []
+    ran = {}
 
     def count(ok, name, directive):
         nonlocal passed, failed, skipped
         if directive == 'SKIP':
-            skipped += 1
-            lines.append(f'SKIP {name}')
+            if any(p.search(name) for p in allowed):
+                skipped += 1
+                lines.append(f'SKIP {name} (allowed: config/allowed-skips)')
+            else:
+                failed += 1
+                lines.append(f'FAIL {name}: skipped, and not in config/allowed-skips')
         elif ok:
             passed += 1
         else:
@@ -51,6 +79,7 @@ def main():
         inner = [r for r in res if r[0] > 0]
         level = min((r[0] for r in inner), default=None)
         cases = [r for r in inner if r[0] == level]
+        ran[('kunit', suite)] = len(cases)
         for _, ok, name, d in cases:
             count(ok, f'kunit {suite}: {name}', d)
         if not cases:
@@ -70,6 +99,7 @@ def main():
         rcf = f.with_suffix('.rc')
         rc = int(rcf.read_text().strip() or 1) if rcf.exists() else 1
         res = [r for r in results(text) if r[0] == 0]
+        ran[('selftest', name)] = len(res)
         plan = re.search(r'^1\.\.(\d+)', text, re.M)
         for _, ok, tname, d in res:
             count(ok, f'selftest {name}: {tname}', d)
@@ -85,7 +115,21 @@ def main():
         elif not res:
             count(False, f'selftest {name}: no results', '')
 
-    count(splat_ok, 'kernel log: no BUG/WARNING/KASAN/lockdep/RCU/kmemleak report', '')
+    if os.environ.get('KTAP_LIST'):
+        # For config/expected-tests: what this run ran.
+        for (kind, name), n in sorted(ran.items()):
+            print(f'{kind} {name} {n}')
+        return 0
+
+    for (kind, name), least in sorted(expected.items()):
+        n = ran.get((kind, name))
+        if n is None:
+            count(False, f'{kind} {name}: expected (config/expected-tests) but did not run', '')
+        elif n < least:
+            count(False, f'{kind} {name}: {n} cases, expected at least {least} (config/expected-tests)', '')
+
+    count(splat_ok, 'kernel log: no BUG/WARNING/KASAN/lockdep/RCU/kmemleak/OOM/leaked-reference report', '')
+    count(status == 'ok', f'test VM: {status}', '')
 
     for line in lines:
         print(line)

@@ -39,6 +39,16 @@ set -e
 
 splat=ok
 "$XDPRX_TOP/scripts/check-dmesg.sh" "$out/dmesg.txt" || splat=fail
+# The guest's own view: the runner's exit status and its end marker.
+status=ok
+if [ ! -f "$out/.guest-status" ]; then
+	status="the guest recorded no exit status for the test runner"
+elif [ "$(cat "$out/.guest-status")" != 0 ]; then
+	status="the test runner exited with status $(cat "$out/.guest-status")"
+elif [ ! -f "$out/runner-end" ]; then
+	status="the test runner did not reach its end (killed?)"
+fi
 suites=$(grep -v '^#' "$XDPRX_TOP/config/kunit-suites" | paste -sd, -)
 phase "results"
-python3 "$XDPRX_TOP/scripts/ktap-summary.py" "$out/results" "$suites" "$splat"
+python3 "$XDPRX_TOP/scripts/ktap-summary.py" "$out/results" "$suites" "$splat" \
+	"$XDPRX_TOP/config/expected-tests" "$XDPRX_TOP/config/allowed-skips" "$status"

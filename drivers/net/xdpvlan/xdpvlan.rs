@@ -370,7 +370,8 @@ impl RxHandler for Demux {
             PassOn::Done(v) => v,
             PassOn::Declined(ran) => match ran.into_skb() {
                 Ok((skb, v)) => {
-                    skb.receive();
+                    // GRO, as the skb path gets it from the lower driver.
+                    up.receive_gro(skb);
                     v
                 }
                 Err(v) => {
@@ -393,6 +394,7 @@ impl link::Driver for XdpVlan {
     const KIND: &'static CStr = c"xdpvlan";
     const POLICY: &'static [AttrPolicy] = &POLICY;
     const ETHTOOL_STATS: &'static [&'static CStr] = &STAT_NAMES;
+    const GRO: bool = true;
 
     type Data = Upper;
 

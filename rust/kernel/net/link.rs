@@ -370,6 +370,9 @@ impl NewDevice<'_> {
 struct Priv<T: Driver> {
     /// One of the `STATE_*` values.
     state: AtomicU8,
+    /// The device's GRO cells if [`Driver::GRO`] is set: initialised in `newlink` before the
+    /// data, destroyed in `priv_destructor` after it; `cells` is null otherwise (zeroed memory).
+    gro: bindings::gro_cells,
     data: MaybeUninit<T::Data>,
 }
 
@@ -395,6 +398,11 @@ pub trait Driver: Sized + 'static {
     /// The names of the driver's statistics for `ethtool -S`, which
     /// [`Driver::ethtool_stats`] fills in, in the same order.
     const ETHTOOL_STATS: &'static [&'static CStr] = &[];
+
+    /// Whether the device has GRO cells (`struct gro_cells`: a NAPI context per CPU) for the
+    /// skbs it receives through [`Dev::receive_gro`]. A stacked device that builds skbs in its
+    /// lower device's receive path sets it so that its skbs get GRO, as tunnel devices do.
+    const GRO: bool = false;
 
     /// The private data of a device.
     type Data: Send + Sync;
@@ -575,6 +583,25 @@ impl<T: Driver> Dev<T> {
         unsafe { Pin::new_unchecked((*Self::priv_ptr(self)).data.assume_init_ref()) }
     }
 
+    /// Passes an skb received for this device to the stack through the device's GRO cells
+    /// ([`Driver::GRO`]), or through the backlog (`netif_rx()`) if it has none. The skb becomes
+    /// the device's (`skb->dev`).
+    ///
+    /// Context: any but hard interrupt or NMI (bottom halves are disabled around the call).
+    pub fn receive_gro(&self, mut skb: SkBuff) {
+        skb.set_dev(self);
+        // SAFETY: The device's GRO cells live in its private area (`gro`), initialised before
+        // the device could be reached and destroyed only in `priv_destructor`, when nobody holds
+        // a reference to the device any more; `gro_cells_receive()` falls back to `netif_rx()`
+        // for cells that were never initialised (null). It takes ownership of the skb and wants
+        // bottom halves disabled.
+        unsafe {
+            bindings::local_bh_disable();
+            bindings::gro_cells_receive(&raw mut (*Self::priv_ptr(self)).gro, skb.into_raw());
+            bindings::local_bh_enable();
+        }
+    }
+
     /// Counts a received frame of `len` bytes (`rx_packets`, `rx_bytes` of `ip -s link`).
     pub fn count_rx(&self, len: u32) {
         // SAFETY: Devices of `T` use the core's per-CPU `tstats` (set in setup).
@@ -696,6 +723,8 @@ impl<T: Driver> Adapter<T> {
             if (*p).state.swap(STATE_EMPTY, Ordering::AcqRel) != STATE_EMPTY {
                 (*p).data.assume_init_drop();
             }
+            // Does nothing if the cells were never initialised or are already gone.
+            bindings::gro_cells_destroy(&raw mut (*p).gro);
         }
     }
 
@@ -754,13 +783,25 @@ impl<T: Driver> Adapter<T> {
                 )
             };
             let extack = ExtAck(extack);
-            let init = T::newlink(&nd, &p, &extack, &rtnl)?;
-            // SAFETY: The private area is a zeroed `Priv<T>` (state `STATE_EMPTY`), pinned in
-            // the device's allocation; `__pinned_init` initialises `data` or leaves it
-            // uninitialised on error.
+            // SAFETY: The private area is a zeroed `Priv<T>` (state `STATE_EMPTY`, no GRO
+            // cells), pinned in the device's allocation.
             let prv = unsafe { netdev_priv::<T>(dev) };
-            // SAFETY: See above: `data` is uninitialised, pinned memory for a `T::Data`.
-            unsafe { pin_init::raw_try_init((*prv).data.as_mut_ptr(), init)? };
+            if T::GRO {
+                // SAFETY: `gro` is zeroed and the device is not registered; the cells'
+                // NAPI contexts are added to it and destroyed with its private area.
+                to_result(unsafe { bindings::gro_cells_init(&raw mut (*prv).gro, dev) })?;
+            }
+            let r = T::newlink(&nd, &p, &extack, &rtnl).and_then(|init| {
+                // SAFETY: See above: `data` is uninitialised, pinned memory for a `T::Data`;
+                // `__pinned_init` initialises it or leaves it uninitialised on error.
+                unsafe { pin_init::raw_try_init((*prv).data.as_mut_ptr(), init) }
+            });
+            if let Err(e) = r {
+                // The core frees the device without `priv_destructor` at this stage.
+                // SAFETY: The cells (if any) are unused: the device was never registered.
+                unsafe { bindings::gro_cells_destroy(&raw mut (*prv).gro) };
+                return Err(e);
+            }
             // SAFETY: See above.
             unsafe { (*prv).state.store(STATE_INIT, Ordering::Release) };
 
