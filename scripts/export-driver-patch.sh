@@ -24,6 +24,7 @@ s = open(k).read()
 entry = '''config XDPVLAN
 	tristate "xdpvlan: macvlan-style device with a native XDP path (Rust)"
 	depends on RUST && BPF_SYSCALL
+	select GRO_CELLS
 	help
 	  A stacked Ethernet device on top of any Ethernet device, like
 	  macvlan, whose native XDP path takes frames from the lower device's

@@ -402,6 +402,8 @@ pub trait Driver: Sized + 'static {
     /// Whether the device has GRO cells (`struct gro_cells`: a NAPI context per CPU) for the
     /// skbs it receives through [`Dev::receive_gro`]. A stacked device that builds skbs in its
     /// lower device's receive path sets it so that its skbs get GRO, as tunnel devices do.
+    /// Without `CONFIG_GRO_CELLS` (a driver that sets this selects it in its Kconfig entry) the
+    /// skbs go to the backlog instead.
     const GRO: bool = false;
 
     /// The private data of a device.
@@ -590,6 +592,7 @@ impl<T: Driver> Dev<T> {
     /// Context: any but hard interrupt or NMI (bottom halves are disabled around the call).
     pub fn receive_gro(&self, mut skb: SkBuff) {
         skb.set_dev(self);
+        #[cfg(CONFIG_GRO_CELLS)]
         // SAFETY: The device's GRO cells live in its private area (`gro`), initialised before
         // the device could be reached and destroyed only in `priv_destructor`, when nobody holds
         // a reference to the device any more; `gro_cells_receive()` falls back to `netif_rx()`
@@ -600,6 +603,9 @@ impl<T: Driver> Dev<T> {
             bindings::gro_cells_receive(&raw mut (*Self::priv_ptr(self)).gro, skb.into_raw());
             bindings::local_bh_enable();
         }
+        // Without `CONFIG_GRO_CELLS` (nothing in the kernel selected it) there are no cells.
+        #[cfg(not(CONFIG_GRO_CELLS))]
+        skb.rx();
     }
 
     /// Counts a received frame of `len` bytes (`rx_packets`, `rx_bytes` of `ip -s link`).
@@ -724,6 +730,7 @@ impl<T: Driver> Adapter<T> {
                 (*p).data.assume_init_drop();
             }
             // Does nothing if the cells were never initialised or are already gone.
+            #[cfg(CONFIG_GRO_CELLS)]
             bindings::gro_cells_destroy(&raw mut (*p).gro);
         }
     }
@@ -786,6 +793,7 @@ impl<T: Driver> Adapter<T> {
             // SAFETY: The private area is a zeroed `Priv<T>` (state `STATE_EMPTY`, no GRO
             // cells), pinned in the device's allocation.
             let prv = unsafe { netdev_priv::<T>(dev) };
+            #[cfg(CONFIG_GRO_CELLS)]
             if T::GRO {
                 // SAFETY: `gro` is zeroed and the device is not registered; the cells'
                 // NAPI contexts are added to it and destroyed with its private area.
@@ -798,8 +806,11 @@ impl<T: Driver> Adapter<T> {
             });
             if let Err(e) = r {
                 // The core frees the device without `priv_destructor` at this stage.
+                #[cfg(CONFIG_GRO_CELLS)]
                 // SAFETY: The cells (if any) are unused: the device was never registered.
-                unsafe { bindings::gro_cells_destroy(&raw mut (*prv).gro) };
+                unsafe {
+                    bindings::gro_cells_destroy(&raw mut (*prv).gro)
+                };
                 return Err(e);
             }
             // SAFETY: See above.
