@@ -398,19 +398,23 @@ case_leak() {
 	begin "" "xs_c1:xl1"
 	udp_run xs_peer xs_c1 $IP_XL1 - 2000 64
 	FAILS=()
-	mem_avail || { fail "cannot read MemAvailable"; result "$desc"; return; }
-	before=$REPLY
-	snapshot b
+	# The receiver starts before the baseline: mem_avail drops the page
+	# cache, after which Python takes longer than wait_ready's 20 s to load
+	# its modules again over the guest's 9p root (seen: "not bound").
 	r=$TMP/$((++RUN))-leak-recv s=$TMP/$RUN-leak-send
 	py_bg xs_c1 "$r" udp-recv $IP_XL1 "$port" "$LEAK_N" 64 "$r.ready" 5 1200
 	pid=$REPLY
-	if wait_ready "$r.ready" "$pid"; then
-		py_fg xs_peer "$s" udp-send $IP_XL1 "$port" "$LEAK_N" 64 fast
-		stop_py "$pid" 20
-	else
+	if ! wait_ready "$r.ready" "$pid"; then
 		stop_py "$pid" 0
 		fail "leak receiver not bound: $(first_line "$r")"
+		result "$desc"
+		return
 	fi
+	mem_avail || { stop_py "$pid" 0; fail "cannot read MemAvailable"; result "$desc"; return; }
+	before=$REPLY
+	snapshot b
+	py_fg xs_peer "$s" udp-send $IP_XL1 "$port" "$LEAK_N" 64 fast
+	stop_py "$pid" 20
 	snapshot a
 	got=$(first_line "$r") rxn=$(delta xl1 rx_native)
 	msg "sender: $(first_line "$s"), receiver: $got, xl1 rx_native +${rxn:-unknown}"
