@@ -91,9 +91,16 @@ running() {
 
 ready_or_gone() { [ -e "$1" ] || ! running "$2"; }
 
-# wait_ready FILE PID: until FILE exists (the receiver listens) or PID ended.
+# wait_ready FILE PID: until FILE exists (the receiver listens) or PID ended,
+# for 120 s at most: right after the leak case dropped the page cache, Python
+# took more than 20 s to load its modules again over the guest's 9p root (seen:
+# the MTU case's receiver "not listening").
 wait_ready() {
-	until_true ready_or_gone "$1" "$2"
+	local i
+	for ((i = 0; i < 1200; i++)); do
+		ready_or_gone "$1" "$2" && break
+		nap 0.1
+	done
 	[ -e "$1" ]
 }
 
