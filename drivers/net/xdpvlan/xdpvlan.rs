@@ -22,18 +22,23 @@
 //!
 //! The attribute `IFLA_XDPVLAN_FLAGS` with `XDPVLAN_F_NO_NATIVE` makes an upper decline the
 //! native path, to compare both paths on the same lower device.
+//!
+//! The driver has no `unsafe` code, and cannot get any: the crate forbids the `unsafe_code`
+//! lint. Everything unsafe is in the `kernel::net` abstractions.
+
+#![forbid(unsafe_code)]
 
 use kernel::{
     net::{
         device::{is_multicast_ether_addr, is_valid_ether_addr, Device, MacAddr, ETH_ALEN},
         link::{
-            self, xdp_features, AttrPolicy, Dev, ExtAck, LinkAttrs, NewDevice, NewLinkParams,
-            UcAddrs,
+            self, xdp_features, AttrPolicy, Dev, ExtAck, InfoMsg, LinkAttrs, NewDevice,
+            NewLinkParams, RxMode,
         },
         notifier::{self, Event},
         rcu::RcuArc,
         rtnl::Rtnl,
-        rx_handler::{self, PassOn, RxHandler, RxResult, XdpRx, XdpVerdict},
+        rx_handler::{self, PassOn, Ran, RxHandler, RxResult, XdpRx, XdpVerdict},
         skb::{SkBuff, ETH_HLEN},
         stats::PcpuCounters,
         xdp::{self, Action, Prog, ProgSlot, XmitFrames},
@@ -153,11 +158,9 @@ impl Port {
     /// Returns the port of `lower`, creating it (and registering its rx handlers) if `lower`
     /// has no xdpvlan upper yet.
     fn get_or_create(lower: &Device, extack: &ExtAck, rtnl: &Rtnl) -> Result<Arc<Port>> {
-        let mut found = None;
-        lower.for_each_upper(rtnl, |u| {
-            found = Dev::<XdpVlan>::downcast(u).map(|d| d.data().port.clone());
-            found.is_none()
-        });
+        let found = lower
+            .uppers(&rcu::read_lock())
+            .find_map(|u| Dev::<XdpVlan>::downcast(u).map(|d| d.data().port.clone()));
         if let Some(p) = found {
             return Ok(p);
         }
@@ -322,7 +325,7 @@ impl RxHandler for Demux {
         }
     }
 
-    fn handle_xdp<'a>(&'a self, xdp: XdpRx<'a>) -> XdpVerdict {
+    fn handle_xdp<'a, 'id>(&'a self, xdp: XdpRx<'a, 'id>) -> XdpVerdict<'id> {
         let Some(dst) = xdp.buff().eth_dest() else {
             return xdp.fallback();
         };
@@ -351,14 +354,14 @@ impl RxHandler for Demux {
         let ran = match prog {
             None => xdp.enter(up),
             Some(p) => {
-                let (act, ran) = xdp.run(p, up);
-                data.count_act(act);
-                match act {
-                    Action::Pass => ran,
-                    Action::Drop => return ran.drop_frame(),
-                    Action::Tx => return ran.tx(),
-                    Action::Redirect => return ran.redirect(p),
-                    Action::Aborted | Action::Unknown(_) => {
+                let ran = xdp.run(p, up);
+                data.count_act(ran.action());
+                match ran {
+                    Ran::Pass(ran) => ran,
+                    Ran::Drop(ran) => return ran.drop_frame(),
+                    Ran::Tx(ran) => return ran.tx(),
+                    Ran::Redirect(r) => return r.redirect(),
+                    Ran::Aborted(ran, act) => {
                         p.trace_exception(up, act);
                         return ran.drop_frame();
                     }
@@ -389,9 +392,13 @@ struct XdpVlan;
 /// The policy of the `IFLA_INFO_DATA` attributes.
 static POLICY: [AttrPolicy; 2] = [AttrPolicy::unused(), AttrPolicy::u32()];
 
+/// The link type's ops, which identify xdpvlan devices.
+static OPS: link::Ops<XdpVlan> = link::Ops::new();
+
 #[vtable]
 impl link::Driver for XdpVlan {
     const KIND: &'static CStr = c"xdpvlan";
+    const OPS: &'static link::Ops<Self> = &OPS;
     const POLICY: &'static [AttrPolicy] = &POLICY;
     const ETHTOOL_STATS: &'static [&'static CStr] = &STAT_NAMES;
     const GRO: bool = true;
@@ -481,6 +488,14 @@ impl link::Driver for XdpVlan {
         }))
     }
 
+    fn fill_info(dev: &Dev<Self>, msg: &mut InfoMsg<'_>) -> Result {
+        msg.put_u32(IFLA_XDPVLAN_FLAGS, dev.data().flags)
+    }
+
+    fn lower(dev: &Dev<Self>) -> Option<&Device> {
+        Some(&dev.data().get_ref().lower)
+    }
+
     fn registered(
         dev: &Dev<Self>,
         _params: &NewLinkParams<'_>,
@@ -530,14 +545,15 @@ impl link::Driver for XdpVlan {
         Ok(())
     }
 
-    fn set_rx_mode(dev: &Dev<Self>, uc: &UcAddrs) {
+    fn set_rx_mode(dev: &Dev<Self>, mode: &RxMode<'_>) {
         let data = dev.data();
-        dev.sync_addr_lists_to(&data.lower);
-        if uc.overflow() {
+        // As every stacked device: addresses that do not fit the lower stay unsynced.
+        let _ = mode.sync_to(&data.lower);
+        if mode.uc_overflow() {
             pr_warn_once!("xdpvlan: more unicast filter addresses than the receive path keeps\n");
         }
         let mut f = KVec::new();
-        for a in uc.addrs() {
+        for a in mode.uc_addrs() {
             if f.push(*a, GFP_ATOMIC).is_err() {
                 break;
             }
@@ -629,30 +645,62 @@ impl notifier::Notifier for LowerWatch {
         ) {
             return;
         }
-        if event == Event::Unregister && !dev.is_unregistering(rtnl) {
-            // A move to another namespace: the uppers stay.
-            return;
-        }
-        let mut uppers = KVec::new();
-        let mut oom = false;
-        dev.for_each_upper(rtnl, |u| {
-            if let Some(x) = Dev::<XdpVlan>::downcast(u) {
-                oom |= uppers.push(ARef::from(x), GFP_KERNEL).is_err();
+        match event {
+            Event::Unregister => {
+                if dev.is_unregistering(rtnl) {
+                    Self::unregister_uppers(dev, rtnl);
+                }
+                // Otherwise a move to another namespace: the uppers stay.
             }
-            true
-        });
-        if oom {
-            pr_warn!("xdpvlan: out of memory handling a lower device event\n");
-        }
-        for u in uppers {
-            match event {
-                Event::Unregister => u.unregister(rtnl),
-                Event::ChangeMtu => {
+            Event::ChangeMtu => {
+                let g = rcu::read_lock();
+                let mut uppers = KVec::new();
+                let mut oom = false;
+                for u in dev.uppers(&g).filter_map(Dev::<XdpVlan>::downcast) {
+                    oom |= uppers.push(ARef::from(u), GFP_ATOMIC).is_err();
+                }
+                drop(g);
+                if oom {
+                    pr_warn!("xdpvlan: out of memory adjusting uppers to a lower MTU\n");
+                }
+                // Setting the MTU sleeps: outside the walk.
+                for u in uppers {
                     if u.mtu() > dev.mtu() {
                         let _ = u.set_mtu(dev.mtu(), rtnl);
                     }
                 }
-                _ => u.transfer_operstate_from(dev),
+            }
+            _ => {
+                for u in dev
+                    .uppers(&rcu::read_lock())
+                    .filter_map(Dev::<XdpVlan>::downcast)
+                {
+                    u.transfer_operstate_from(dev);
+                }
+            }
+        }
+    }
+}
+
+impl LowerWatch {
+    /// Unregisters the xdpvlan uppers of a lower device that is going away, without
+    /// allocating: one at a time, outside the walk (unregistering sleeps). An upper that is
+    /// already being unregistered (with the lower, in the same batch) is skipped.
+    fn unregister_uppers(lower: &Device, rtnl: &Rtnl) {
+        let mut skip = 0;
+        loop {
+            let next = lower
+                .uppers(&rcu::read_lock())
+                .filter_map(Dev::<XdpVlan>::downcast)
+                .nth(skip)
+                .map(ARef::from);
+            let Some(u) = next else {
+                break;
+            };
+            // An unregistered upper leaves the lower's list (`uninit` unlinks it); one that
+            // stays is passed over next time.
+            if !u.unregister(rtnl) {
+                skip += 1;
             }
         }
     }

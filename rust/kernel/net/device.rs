@@ -14,9 +14,13 @@ use crate::{
     error::to_result,
     prelude::*,
     sync::aref::{ARef, AlwaysRefCounted},
+    sync::rcu,
     types::Opaque,
 };
-use core::ptr::{self, NonNull};
+use core::{
+    marker::PhantomData,
+    ptr::{self, NonNull},
+};
 
 /// Length of an Ethernet hardware address.
 pub const ETH_ALEN: usize = bindings::ETH_ALEN as usize;
@@ -243,60 +247,85 @@ impl Device {
     }
 
     /// Returns the network namespace the device is in.
-    pub fn net(&self) -> &Net {
-        // SAFETY: A device pins its namespace while it is in it, and it only moves under RTNL;
-        // the caller's reference to the device keeps the device alive.
+    ///
+    /// A device moves between namespaces only under RTNL, and a namespace is destroyed only
+    /// after its devices left it, so the reference is good while the caller holds RTNL.
+    pub fn net<'a>(&'a self, _rtnl: &'a Rtnl) -> &'a Net {
+        // SAFETY: The device is valid; under RTNL (held for `'a`) it cannot leave its
+        // namespace, which lives while a device is in it.
         unsafe { Net::from_raw(bindings::dev_net(self.as_raw())) }
     }
 
-    /// Adds `addr` to the device's unicast address filter (`dev_uc_add()`).
+    /// Adds `addr` to the device's unicast address filter (`dev_uc_add()`). Fails with
+    /// `EINVAL` if the device does not have Ethernet addresses.
+    ///
+    /// # Examples
+    ///
+    /// A device with other than 6-byte addresses is refused, rather than read past `addr`:
+    ///
+    /// ```
+    /// use kernel::net::{device::Net, rtnl};
+    ///
+    /// let rtnl = rtnl::lock();
+    /// let lo = Net::init().device_by_name(c"lo", &rtnl).ok_or(ENODEV)?;
+    /// assert!(!lo.is_ethernet());
+    /// assert_eq!(lo.uc_add(&[0x02, 0, 0, 0, 0, 1], &rtnl), Err(EINVAL));
+    /// # Ok::<(), Error>(())
+    /// ```
     pub fn uc_add(&self, addr: &MacAddr, _rtnl: &Rtnl) -> Result {
-        // SAFETY: The device is valid; `addr` has the device's address length (6 bytes).
+        if !self.is_ethernet() {
+            return Err(EINVAL);
+        }
+        // SAFETY: The device is valid and RTNL is held; `dev_uc_add` copies `addr_len` bytes
+        // from `addr`, which has 6, as the device's addresses (checked above; `addr_len` does
+        // not change after setup).
         to_result(unsafe { bindings::dev_uc_add(self.as_raw(), addr.as_ptr()) })
     }
 
-    /// Removes `addr` from the device's unicast address filter (`dev_uc_del()`).
+    /// Removes `addr` from the device's unicast address filter (`dev_uc_del()`). Fails with
+    /// `EINVAL` if the device does not have Ethernet addresses.
     pub fn uc_del(&self, addr: &MacAddr, _rtnl: &Rtnl) -> Result {
+        if !self.is_ethernet() {
+            return Err(EINVAL);
+        }
         // SAFETY: As for `uc_add`.
         to_result(unsafe { bindings::dev_uc_del(self.as_raw(), addr.as_ptr()) })
     }
 
-    /// Synchronises this device's unicast and multicast address lists into `lower`
-    /// (`dev_uc_sync()`, `dev_mc_sync()`), as a stacked device does in `ndo_set_rx_mode`.
-    pub fn sync_addr_lists_to(&self, lower: &Device) {
-        // SAFETY: Both devices are valid; these take the address list locks themselves. Errors
-        // leave the lists as they were, as in every C caller.
-        unsafe {
-            bindings::dev_uc_sync(lower.as_raw(), self.as_raw());
-            bindings::dev_mc_sync(lower.as_raw(), self.as_raw());
-        }
-    }
-
-    /// Removes what [`Device::sync_addr_lists_to`] added to `lower`.
+    /// Removes the addresses that this device's `ndo_set_rx_mode` synchronised into `lower`
+    /// (see [`RxMode::sync_to`](super::link::RxMode::sync_to)).
     pub fn unsync_addr_lists_from(&self, lower: &Device) {
-        // SAFETY: Both devices are valid.
+        // SAFETY: Both devices are valid. The functions take both address list locks
+        // themselves, and do nothing if the address lengths differ.
         unsafe {
             bindings::dev_uc_unsync(lower.as_raw(), self.as_raw());
             bindings::dev_mc_unsync(lower.as_raw(), self.as_raw());
         }
     }
 
-    /// Calls `f` for each device stacked directly on this one, until it returns `false`.
-    pub fn for_each_upper(&self, _rtnl: &Rtnl, mut f: impl FnMut(&Device) -> bool) {
-        // SAFETY: The device is valid; the upper list is walked under RTNL, which
-        // `netdev_upper_get_next_dev_rcu` accepts in place of the RCU read lock.
-        let mut iter = unsafe { &raw mut (*self.as_raw()).adj_list.upper };
-        loop {
-            // SAFETY: `iter` starts at the list head and is advanced by the function itself.
-            let upper =
-                unsafe { bindings::netdev_upper_get_next_dev_rcu(self.as_raw(), &mut iter) };
-            if upper.is_null() {
-                break;
-            }
-            // SAFETY: Upper devices stay registered and alive while RTNL is held.
-            if !f(unsafe { Device::from_raw(upper) }) {
-                break;
-            }
+    /// Returns the devices stacked directly on this one, for the duration of an RCU read-side
+    /// critical section (`netdev_for_each_upper_dev_rcu()`).
+    ///
+    /// The walk holds no device: take a reference ([`ARef`]) of the ones to act on, and act
+    /// after the critical section (unlinking or unregistering an upper sleeps).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use kernel::net::{device::Net, rtnl};
+    /// use kernel::sync::rcu;
+    ///
+    /// let rtnl = rtnl::lock();
+    /// let lo = Net::init().device_by_name(c"lo", &rtnl).ok_or(ENODEV)?;
+    /// assert_eq!(lo.uppers(&rcu::read_lock()).count(), 0);
+    /// # Ok::<(), Error>(())
+    /// ```
+    pub fn uppers<'a>(&'a self, _guard: &'a rcu::Guard) -> Uppers<'a> {
+        Uppers {
+            dev: self,
+            // SAFETY: The device is valid; the walk starts at the head of its upper list.
+            iter: unsafe { &raw mut (*self.as_raw()).adj_list.upper },
+            _guard: PhantomData,
         }
     }
 
@@ -356,6 +385,33 @@ impl Device {
     /// Returns whether both references are to the same device.
     pub fn is(&self, other: &Device) -> bool {
         ptr::eq(self, other)
+    }
+}
+
+/// The devices stacked directly on a device; see [`Device::uppers`].
+///
+/// # Invariants
+///
+/// `iter` is the head of `dev`'s upper list or an entry of it, and an RCU read-side critical
+/// section is held for `'a`.
+pub struct Uppers<'a> {
+    dev: &'a Device,
+    iter: *mut bindings::list_head,
+    _guard: PhantomData<&'a rcu::Guard>,
+}
+
+impl<'a> Iterator for Uppers<'a> {
+    type Item = &'a Device;
+
+    fn next(&mut self) -> Option<&'a Device> {
+        // SAFETY: By the type invariants the RCU read lock is held, as the function requires,
+        // and `iter` is a position in `dev`'s upper list: an entry unlinked since is freed only
+        // after the grace period, and its `next` still leads back into the list.
+        let upper =
+            unsafe { bindings::netdev_upper_get_next_dev_rcu(self.dev.as_raw(), &mut self.iter) };
+        // SAFETY: A device found on the upper list under RCU is freed only after a grace period,
+        // which the critical section held for `'a` delays.
+        (!upper.is_null()).then(|| unsafe { Device::from_raw(upper) })
     }
 }
 

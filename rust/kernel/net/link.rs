@@ -3,8 +3,9 @@
 //! Link types: network devices created with `ip link add ... type <kind>`.
 //!
 //! A driver implements [`Driver`] (the `rtnl_link_ops` of its link type and the
-//! `net_device_ops` of its devices) and keeps a [`Registration`] for as long as the module is
-//! loaded. Its devices are [`Dev<T>`]: a [`Device`] with the driver's private data
+//! `net_device_ops` of its devices), declares the link type's [`Ops`] as a `static` (its
+//! address identifies the driver's devices) and keeps a [`Registration`] for as long as the
+//! module is loaded. Its devices are [`Dev<T>`]: a [`Device`] with the driver's private data
 //! ([`Driver::Data`]), pin-initialised when the device is created and dropped exactly once
 //! after it is gone.
 //!
@@ -33,6 +34,7 @@ use crate::{
     bindings,
     error::{from_result, to_result, VTABLE_DEFAULT_ERROR},
     prelude::*,
+    str::as_char_ptr_in_const_context,
     sync::aref::{ARef, AlwaysRefCounted},
     types::Opaque,
 };
@@ -43,7 +45,7 @@ use core::{
     mem::MaybeUninit,
     ops::Deref,
     ptr::{self, NonNull},
-    sync::atomic::{AtomicU8, Ordering},
+    sync::atomic::{AtomicBool, AtomicU8, Ordering},
 };
 
 /// The extended acknowledgement of a netlink request, where errors are explained to the user
@@ -101,6 +103,64 @@ impl AttrPolicy {
     /// A flag attribute (present or not).
     pub const fn flag() -> Self {
         Self::of_type(bindings::NLA_FLAG)
+    }
+
+    fn is(&self, t: u32) -> bool {
+        u32::from(self.0.type_) == t
+    }
+
+    /// The room a dump of the attribute takes (`nla_total_size()` of its payload).
+    const fn dump_size(&self) -> usize {
+        let payload = if self.0.type_ as u32 == bindings::NLA_U32 {
+            4
+        } else {
+            0
+        };
+        if self.0.type_ as u32 == bindings::NLA_UNSPEC {
+            0
+        } else {
+            // `NLA_ALIGN(NLA_HDRLEN + payload)`; the header is 4 bytes, already aligned.
+            (core::mem::size_of::<bindings::nlattr>() + payload + 3) & !3
+        }
+    }
+}
+
+/// A netlink message being filled with a device's link type attributes (see
+/// [`Driver::fill_info`]).
+///
+/// Only attributes of the link type's [`Driver::POLICY`] can be put, with their policy's type:
+/// the core reserved room for exactly those.
+pub struct InfoMsg<'a> {
+    skb: *mut bindings::sk_buff,
+    policy: &'static [AttrPolicy],
+    _p: PhantomData<&'a mut ()>,
+}
+
+impl InfoMsg<'_> {
+    fn put(&mut self, ty: u16, t: u32, data: &[u8]) -> Result {
+        if !self.policy.get(usize::from(ty)).is_some_and(|p| p.is(t)) || ty == 0 {
+            return Err(EINVAL);
+        }
+        // SAFETY: `skb` is the message of the `fill_info` call that lent `self`; `data` is
+        // readable for its length. `nla_put` fails with `EMSGSIZE` rather than overflow.
+        to_result(unsafe {
+            bindings::nla_put(
+                self.skb,
+                c_int::from(ty),
+                data.len() as c_int,
+                data.as_ptr().cast(),
+            )
+        })
+    }
+
+    /// Puts the `u32` attribute `ty` (of type [`AttrPolicy::u32`] in the policy).
+    pub fn put_u32(&mut self, ty: u16, val: u32) -> Result {
+        self.put(ty, bindings::NLA_U32, &val.to_ne_bytes())
+    }
+
+    /// Puts the flag attribute `ty` (of type [`AttrPolicy::flag`] in the policy).
+    pub fn put_flag(&mut self, ty: u16) -> Result {
+        self.put(ty, bindings::NLA_FLAG, &[])
     }
 }
 
@@ -316,42 +376,64 @@ impl SetupDevice<'_> {
     }
 }
 
-/// How many unicast filter addresses [`UcAddrs`] holds at most.
+/// How many unicast filter addresses [`RxMode`] holds at most.
 pub const UC_MAX: usize = 32;
 
-/// The unicast address filter of a device, as [`Driver::set_rx_mode`] gets it.
-pub struct UcAddrs {
+/// The context of [`Driver::set_rx_mode`]: the device's address lists are locked, and its
+/// unicast filter (the addresses that devices stacked on it added) has been read.
+///
+/// # Invariants
+///
+/// `dev` is the device whose `ndo_set_rx_mode` is running, with its address list lock held,
+/// for as long as the object exists (it is only lent out by reference to the callback).
+pub struct RxMode<'a> {
+    dev: &'a Device,
     buf: [MacAddr; UC_MAX],
     n: usize,
     total: usize,
 }
 
-impl UcAddrs {
-    /// Returns the addresses (at most [`UC_MAX`]).
-    pub fn addrs(&self) -> &[MacAddr] {
+impl RxMode<'_> {
+    /// Returns the unicast filter's addresses (at most [`UC_MAX`]).
+    pub fn uc_addrs(&self) -> &[MacAddr] {
         &self.buf[..self.n]
     }
 
-    /// Returns whether the filter has more addresses than [`UcAddrs::addrs`] holds.
-    pub fn overflow(&self) -> bool {
+    /// Returns whether the filter has more addresses than [`RxMode::uc_addrs`] holds.
+    pub fn uc_overflow(&self) -> bool {
         self.total > self.n
+    }
+
+    /// Synchronises the device's unicast and multicast address lists into `lower`
+    /// (`dev_uc_sync()`, `dev_mc_sync()`), as a stacked device does; undone by
+    /// [`Device::unsync_addr_lists_from`]. Fails with `EINVAL` if the address lengths differ,
+    /// or `ENOMEM`, changing nothing.
+    pub fn sync_to(&self, lower: &Device) -> Result {
+        // SAFETY: Both devices are valid. By the type invariants this device's address list
+        // lock is held, which the functions require of the source; they take `lower`'s
+        // themselves and check that the address lengths match.
+        to_result(unsafe { bindings::dev_uc_sync(lower.as_raw(), self.dev.as_raw()) })?;
+        // SAFETY: As above.
+        to_result(unsafe { bindings::dev_mc_sync(lower.as_raw(), self.dev.as_raw()) })
     }
 }
 
 /// A new device in [`Driver::newlink`], before it is registered.
+///
+/// It gives access to what a driver sets up before registration, and nothing of [`Device`]:
+/// an unregistered device must not be held, linked or given handlers, as it is freed without
+/// waiting for references if the request fails.
 pub struct NewDevice<'a> {
     dev: &'a Device,
 }
 
-impl Deref for NewDevice<'_> {
-    type Target = Device;
-
-    fn deref(&self) -> &Device {
-        self.dev
-    }
-}
-
 impl NewDevice<'_> {
+    /// Returns the device's hardware address, if it is an Ethernet address (the one
+    /// requested with `IFLA_ADDRESS`, or all zeroes).
+    pub fn addr(&self) -> Option<MacAddr> {
+        self.dev.addr()
+    }
+
     /// Gives the device a random locally administered address (`eth_hw_addr_random()`).
     pub fn set_random_addr(&self) {
         // SAFETY: The device is not registered yet; only this request uses it.
@@ -383,6 +465,103 @@ const STATE_INIT: u8 = 1;
 /// `data` is initialised and [`Driver::registered`] succeeded.
 const STATE_LINKED: u8 = 2;
 
+/// The `rtnl_link_ops` of the link type `T`.
+///
+/// A driver declares them as a `static` and names it in [`Driver::OPS`]. The address
+/// identifies the devices of the type: [`Dev::downcast`] compares a device's
+/// `rtnl_link_ops` with it, so another driver's devices are never taken for `T`'s, whatever
+/// their kind's name.
+///
+/// # Examples
+///
+/// ```
+/// use kernel::net::{link, skb::SkBuff};
+///
+/// struct Dummy;
+///
+/// static OPS: link::Ops<Dummy> = link::Ops::new();
+///
+/// #[vtable]
+/// impl link::Driver for Dummy {
+///     const KIND: &'static CStr = c"rdummy";
+///     const OPS: &'static link::Ops<Self> = &OPS;
+///     type Data = ();
+///
+///     fn newlink(
+///         dev: &link::NewDevice<'_>,
+///         _params: &link::NewLinkParams<'_>,
+///         _extack: &link::ExtAck,
+///         _rtnl: &kernel::net::rtnl::Rtnl,
+///     ) -> Result<impl PinInit<(), Error>> {
+///         dev.set_random_addr();
+///         Ok(Ok::<(), Error>(()))
+///     }
+///
+///     fn start_xmit(_dev: &link::Dev<Self>, skb: SkBuff) {
+///         skb.consume();
+///     }
+/// }
+///
+/// let reg = KBox::pin_init(link::Registration::<Dummy>::new(), GFP_KERNEL)?;
+/// // The ops are registered once at a time.
+/// assert_eq!(
+///     KBox::pin_init(link::Registration::<Dummy>::new(), GFP_KERNEL).err(),
+///     Some(EBUSY)
+/// );
+/// drop(reg);
+/// # Ok::<(), Error>(())
+/// ```
+///
+/// # Invariants
+///
+/// `ops` holds the callbacks of `Adapter<T>` and the size of `Priv<T>` as private area size;
+/// `registered` is true while a [`Registration<T>`] has the ops registered.
+pub struct Ops<T: Driver> {
+    ops: Opaque<bindings::rtnl_link_ops>,
+    registered: AtomicBool,
+    _p: PhantomData<T>,
+}
+
+// SAFETY: The ops are written by the core only while registered (its list and SRCU), with its
+// own locking; `Ops` gives access to nothing else.
+unsafe impl<T: Driver> Sync for Ops<T> {}
+
+impl<T: Driver> Ops<T> {
+    /// Creates the ops of `T`, for a `static`.
+    #[allow(clippy::new_without_default)]
+    pub const fn new() -> Self {
+        // SAFETY: An all-zero `rtnl_link_ops` is valid: every callback is optional.
+        let mut ops: bindings::rtnl_link_ops = unsafe { MaybeUninit::zeroed().assume_init() };
+        ops.kind = as_char_ptr_in_const_context(T::KIND);
+        ops.priv_size = core::mem::size_of::<Priv<T>>();
+        ops.setup = Some(Adapter::<T>::setup);
+        ops.validate = Some(Adapter::<T>::validate);
+        ops.newlink = Some(Adapter::<T>::newlink);
+        ops.dellink = Some(Adapter::<T>::dellink);
+        if T::POLICY.len() > 1 {
+            ops.maxtype = (T::POLICY.len() - 1) as u32;
+            ops.policy = T::POLICY.as_ptr().cast();
+        }
+        if T::HAS_FILL_INFO {
+            ops.get_size = Some(Adapter::<T>::get_size);
+            ops.fill_info = Some(Adapter::<T>::fill_info);
+        }
+        if T::HAS_LOWER {
+            ops.get_link_net = Some(Adapter::<T>::get_link_net);
+        }
+        // INVARIANT: The callbacks and size of `T`; not registered.
+        Self {
+            ops: Opaque::new(ops),
+            registered: AtomicBool::new(false),
+            _p: PhantomData,
+        }
+    }
+
+    fn as_raw(&self) -> *mut bindings::rtnl_link_ops {
+        self.ops.get()
+    }
+}
+
 /// The implementation of a link type.
 ///
 /// Callbacks that the core calls with RTNL held receive an [`Rtnl`] token.
@@ -390,6 +569,9 @@ const STATE_LINKED: u8 = 2;
 pub trait Driver: Sized + 'static {
     /// The link type's name, as in `ip link add ... type <kind>`.
     const KIND: &'static CStr;
+
+    /// The link type's ops: the driver's `static` of `Ops::new()` (see [`Ops`]).
+    const OPS: &'static Ops<Self>;
 
     /// The policy of the link type's `IFLA_INFO_DATA` attributes, indexed by attribute type;
     /// entry 0 is [`AttrPolicy::unused`]. Attributes of other types are rejected.
@@ -427,6 +609,19 @@ pub trait Driver: Sized + 'static {
         rtnl: &Rtnl,
     ) -> Result<impl PinInit<Self::Data, Error>>;
 
+    /// Puts the device's link type attributes into `msg`, for `ip -d link show` (`fill_info`).
+    /// Room is reserved for each attribute of [`Driver::POLICY`] once.
+    fn fill_info(_dev: &Dev<Self>, _msg: &mut InfoMsg<'_>) -> Result {
+        build_error!(VTABLE_DEFAULT_ERROR)
+    }
+
+    /// Returns the device this one is stacked on, if any: `ip link` shows the device as
+    /// `dev@lower` (`ndo_get_iflink`), with the lower's namespace if it is another
+    /// (`get_link_net`). Called under RTNL or in an RCU read-side critical section.
+    fn lower(_dev: &Dev<Self>) -> Option<&Device> {
+        build_error!(VTABLE_DEFAULT_ERROR)
+    }
+
     /// Called once the device is registered: link it where it belongs. If this fails, the
     /// device is unregistered (without [`Driver::uninit`]) and the request fails.
     fn registered(
@@ -458,10 +653,11 @@ pub trait Driver: Sized + 'static {
     /// disabled.
     fn start_xmit(dev: &Dev<Self>, skb: SkBuff);
 
-    /// Updates the device's receive filters (`ndo_set_rx_mode`); `uc` is the device's unicast
-    /// filter (addresses that devices stacked on it added). Called with the address list lock
-    /// held and BH disabled: must not sleep.
-    fn set_rx_mode(_dev: &Dev<Self>, _uc: &UcAddrs) {
+    /// Updates the device's receive filters (`ndo_set_rx_mode`); `mode` has the device's
+    /// unicast filter (addresses that devices stacked on it added) and syncs its address lists
+    /// into a lower device. Called with the address list lock held and BH disabled: must not
+    /// sleep.
+    fn set_rx_mode(_dev: &Dev<Self>, _mode: &RxMode<'_>) {
         build_error!(VTABLE_DEFAULT_ERROR)
     }
 
@@ -550,25 +746,17 @@ impl<T: Driver> Dev<T> {
         unsafe { bindings::netdev_priv(dev.as_raw()).cast() }
     }
 
-    /// Returns `dev` as a device of `T`, if it is one.
-    ///
-    /// Link type names are unique, and all devices of a type are destroyed when it is
-    /// unregistered, so a device whose link type is named [`Driver::KIND`] was created by the
-    /// registration of `T`.
+    /// Returns `dev` as a device of `T`, if it is one: if its `rtnl_link_ops` are
+    /// [`Driver::OPS`] (not merely a link type of the same name).
     pub fn downcast(dev: &Device) -> Option<&Self> {
-        // SAFETY: The device is valid; its `rtnl_link_ops`, if set, is registered and outlives
-        // its devices.
-        let kind = unsafe {
-            let ops = (*dev.as_raw()).rtnl_link_ops;
-            if ops.is_null() || (*ops).kind.is_null() {
-                return None;
-            }
-            CStr::from_char_ptr((*ops).kind)
-        };
-        if kind != T::KIND {
+        // SAFETY: The device is valid; `rtnl_link_ops` is set before registration and does not
+        // change.
+        let ops = unsafe { (*dev.as_raw()).rtnl_link_ops };
+        if !ptr::eq(ops, T::OPS.as_raw()) {
             return None;
         }
-        // SAFETY: The device is of type `T`, so its private area is a `Priv<T>`.
+        // SAFETY: The device was created with `T`'s ops, which size its private area for a
+        // `Priv<T>` (type invariants of `Ops`).
         let state = unsafe { (*Self::priv_ptr(dev)).state.load(Ordering::Acquire) };
         if state == STATE_EMPTY {
             return None;
@@ -626,17 +814,36 @@ impl<T: Driver> Dev<T> {
         unsafe { bindings::eth_hw_addr_set(self.as_raw(), addr.as_ptr()) };
     }
 
-    /// Unregisters the device, unless it is already being unregistered.
-    pub fn unregister(&self, rtnl: &Rtnl) {
-        // SAFETY: RTNL is held; `reg_state` only changes under RTNL.
-        let registered = unsafe {
-            u32::from((*self.as_raw()).reg_state) == bindings::netdev_reg_state_NETREG_REGISTERED
-        };
-        if registered {
-            Adapter::<T>::uninit_once(self, rtnl);
-            // SAFETY: RTNL is held and the device is registered.
-            unsafe { bindings::unregister_netdevice_queue(self.as_raw(), ptr::null_mut()) };
+    /// Unregisters the device now (calling [`Driver::uninit`] first), unless it is already
+    /// unregistered, being unregistered, or queued to be with other devices (a `dellink`
+    /// batch): then it does nothing. Returns whether it unregistered the device.
+    pub fn unregister(&self, rtnl: &Rtnl) -> bool {
+        if !queueable(self, rtnl) {
+            return false;
         }
+        Adapter::<T>::uninit_once(self, rtnl);
+        // `uninit` may have unregistered or queued the device itself.
+        if !queueable(self, rtnl) {
+            return false;
+        }
+        // SAFETY: RTNL is held and the device is registered and on no unregistration list.
+        unsafe { bindings::unregister_netdevice_queue(self.as_raw(), ptr::null_mut()) };
+        true
+    }
+}
+
+/// Returns whether `dev` is registered and not queued for unregistration: whether
+/// `unregister_netdevice_queue()` may take it. A queued device is on a list through
+/// `unreg_list` (initialised empty at allocation) and still `NETREG_REGISTERED` until the batch
+/// is unregistered; queueing it again would corrupt that list.
+fn queueable(dev: &Device, _rtnl: &Rtnl) -> bool {
+    let d = dev.as_raw();
+    // SAFETY: The device is valid; `reg_state` and `unreg_list` change only under RTNL, which
+    // is held.
+    unsafe {
+        let head = &raw mut (*d).unreg_list;
+        u32::from((*d).reg_state) == bindings::netdev_reg_state_NETREG_REGISTERED
+            && ptr::eq((*head).next, head)
     }
 }
 
@@ -661,6 +868,11 @@ impl<T: Driver> Adapter<T> {
             Some(bindings::eth_mac_addr)
         },
         ndo_validate_addr: Some(bindings::eth_validate_addr),
+        ndo_get_iflink: if T::HAS_LOWER {
+            Some(Self::ndo_get_iflink)
+        } else {
+            None
+        },
         ndo_change_mtu: Some(Self::ndo_change_mtu),
         ndo_bpf: if T::HAS_XDP_SETUP_PROG {
             Some(Self::ndo_bpf)
@@ -856,8 +1068,11 @@ impl<T: Driver> Adapter<T> {
         // devices to unregister together.
         let (d, rtnl) = unsafe { (Self::dev(dev), Rtnl::assume_held()) };
         Self::uninit_once(d, &rtnl);
-        // SAFETY: See above.
-        unsafe { bindings::unregister_netdevice_queue(dev, head) };
+        // `uninit` may have unregistered the device (`Dev::unregister`); queue it only if not.
+        if queueable(d, &rtnl) {
+            // SAFETY: See above; the device is registered and on no list.
+            unsafe { bindings::unregister_netdevice_queue(dev, head) };
+        }
     }
 
     /// # Safety
@@ -918,20 +1133,71 @@ impl<T: Driver> Adapter<T> {
     /// Called by the core, as the `ndo_set_rx_mode` callback of a device of `T`, with the arguments and
     /// in the context (RTNL, softirq) that the callback's documentation gives.
     unsafe extern "C" fn ndo_set_rx_mode(dev: *mut bindings::net_device) {
-        let mut uc = UcAddrs {
+        // SAFETY: Called on a registered device of `T`.
+        let d = unsafe { Self::dev(dev) };
+        // INVARIANT: The core calls `ndo_set_rx_mode` with the address list lock held; `mode`
+        // is only lent to the callback.
+        let mut mode = RxMode {
+            dev: d,
             buf: [[0; ETH_ALEN]; UC_MAX],
             n: 0,
             total: 0,
         };
-        // SAFETY: Called on a registered device of `T` with its address list lock held; the
+        // SAFETY: The address list lock is held, as the walk of `dev->uc` requires; the
         // buffer has room for `UC_MAX` addresses.
         let total = unsafe {
-            bindings::netdev_uc_addrs_locked(dev, uc.buf.as_mut_ptr().cast(), UC_MAX as c_int)
+            bindings::netdev_uc_addrs_locked(dev, mode.buf.as_mut_ptr().cast(), UC_MAX as c_int)
         };
-        uc.total = usize::try_from(total).unwrap_or(0);
-        uc.n = uc.total.min(UC_MAX);
-        // SAFETY: Called on a registered device of `T`.
-        T::set_rx_mode(unsafe { Self::dev(dev) }, &uc);
+        mode.total = usize::try_from(total).unwrap_or(0);
+        mode.n = mode.total.min(UC_MAX);
+        T::set_rx_mode(d, &mode);
+    }
+
+    /// # Safety
+    ///
+    /// Called by the core, as the `ndo_get_iflink` callback of a registered device of `T`,
+    /// under RTNL or RCU.
+    unsafe extern "C" fn ndo_get_iflink(dev: *const bindings::net_device) -> c_int {
+        // SAFETY: A registered device of `T`.
+        let d = unsafe { Self::dev(dev.cast_mut()) };
+        T::lower(d).map_or_else(|| d.ifindex(), |l| l.ifindex())
+    }
+
+    /// # Safety
+    ///
+    /// Called by the core, as the `get_link_net` callback of a registered device of `T`, under
+    /// RTNL or RCU.
+    unsafe extern "C" fn get_link_net(dev: *const bindings::net_device) -> *mut bindings::net {
+        // SAFETY: A registered device of `T`.
+        let d = unsafe { Self::dev(dev.cast_mut()) };
+        let l: &Device = T::lower(d).unwrap_or(d);
+        // SAFETY: The device is valid; the core uses the namespace in the same critical section.
+        unsafe { bindings::dev_net(l.as_raw()) }
+    }
+
+    /// # Safety
+    ///
+    /// Called by the core, as the `get_size` callback of a registered device of `T`.
+    unsafe extern "C" fn get_size(_dev: *const bindings::net_device) -> usize {
+        T::POLICY.iter().map(AttrPolicy::dump_size).sum()
+    }
+
+    /// # Safety
+    ///
+    /// Called by the core, as the `fill_info` callback of a registered device of `T`, with a
+    /// message that has the room `get_size` asked for, under RTNL or RCU.
+    unsafe extern "C" fn fill_info(
+        skb: *mut bindings::sk_buff,
+        dev: *const bindings::net_device,
+    ) -> c_int {
+        // SAFETY: A registered device of `T`.
+        let d = unsafe { Self::dev(dev.cast_mut()) };
+        let mut msg = InfoMsg {
+            skb,
+            policy: T::POLICY,
+            _p: PhantomData,
+        };
+        from_result(|| T::fill_info(d, &mut msg).map(|()| 0))
     }
 
     /// # Safety
@@ -1107,11 +1373,9 @@ unsafe fn netdev_priv<T: Driver>(dev: *mut bindings::net_device) -> *mut Priv<T>
 ///
 /// # Invariants
 ///
-/// `ops` is registered with `rtnl_link_register()`.
-#[pin_data(PinnedDrop)]
+/// `T::OPS` is registered with `rtnl_link_register()`, by this object (its `registered` flag
+/// is set).
 pub struct Registration<T: Driver> {
-    #[pin]
-    ops: Opaque<bindings::rtnl_link_ops>,
     _p: PhantomData<T>,
 }
 
@@ -1121,33 +1385,31 @@ unsafe impl<T: Driver> Send for Registration<T> {}
 unsafe impl<T: Driver> Sync for Registration<T> {}
 
 impl<T: Driver> Registration<T> {
-    /// Registers the link type `T`.
+    /// Registers the link type `T`. Fails with `EBUSY` if `T::OPS` are registered already,
+    /// and with `EEXIST` if another link type has the name [`Driver::KIND`].
     pub fn new() -> impl PinInit<Self, Error> {
         build_assert!(
             core::mem::align_of::<Priv<T>>() <= bindings::NETDEV_ALIGN as usize,
             "the private data of a net_device is aligned to NETDEV_ALIGN"
         );
-        try_pin_init!(Self {
-            ops <- Opaque::try_ffi_init(|ops: *mut bindings::rtnl_link_ops| {
-                // SAFETY: `ops` is valid for writes and stays pinned until `drop` unregisters
-                // it. The policy is static.
-                unsafe {
-                    ops.write(core::mem::zeroed());
-                    (*ops).kind = T::KIND.as_char_ptr();
-                    (*ops).priv_size = core::mem::size_of::<Priv<T>>();
-                    (*ops).setup = Some(Adapter::<T>::setup);
-                    (*ops).validate = Some(Adapter::<T>::validate);
-                    (*ops).newlink = Some(Adapter::<T>::newlink);
-                    (*ops).dellink = Some(Adapter::<T>::dellink);
-                    if T::POLICY.len() > 1 {
-                        (*ops).maxtype = (T::POLICY.len() - 1) as u32;
-                        (*ops).policy = T::POLICY.as_ptr().cast();
-                    }
-                    to_result(bindings::rtnl_link_register(ops))
-                }
-            }),
-            _p: PhantomData,
-        })
+        let ops = T::OPS;
+        // `rtnl_link_register()` initialises the ops' SRCU before it checks the name: it must
+        // never see ops that are registered already.
+        if ops
+            .registered
+            .compare_exchange(false, true, Ordering::AcqRel, Ordering::Acquire)
+            .is_err()
+        {
+            return Err(EBUSY);
+        }
+        // SAFETY: The ops are a `static` (they outlive the registration) with `T`'s callbacks,
+        // and not registered (flag above).
+        if let Err(e) = to_result(unsafe { bindings::rtnl_link_register(ops.as_raw()) }) {
+            ops.registered.store(false, Ordering::Release);
+            return Err(e);
+        }
+        // INVARIANT: Registered just above.
+        Ok(Self { _p: PhantomData })
     }
 }
 
@@ -1184,7 +1446,7 @@ impl<T: Driver> Registration<T> {
                 net.as_raw(),
                 name.as_char_ptr(),
                 bindings::NET_NAME_USER as u8,
-                self.ops.get(),
+                T::OPS.as_raw(),
                 tb.as_mut_ptr(),
                 ptr::null_mut(),
             )
@@ -1216,10 +1478,10 @@ impl<T: Driver> Registration<T> {
     }
 }
 
-#[pinned_drop]
-impl<T: Driver> PinnedDrop for Registration<T> {
-    fn drop(self: Pin<&mut Self>) {
-        // SAFETY: By the type invariants `ops` is registered.
-        unsafe { bindings::rtnl_link_unregister(self.ops.get()) };
+impl<T: Driver> Drop for Registration<T> {
+    fn drop(&mut self) {
+        // SAFETY: By the type invariants the ops are registered, by this object.
+        unsafe { bindings::rtnl_link_unregister(T::OPS.as_raw()) };
+        T::OPS.registered.store(false, Ordering::Release);
     }
 }

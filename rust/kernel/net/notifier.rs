@@ -51,7 +51,9 @@ impl Event {
 }
 
 /// A netdevice notifier.
-pub trait Notifier: Send + Sync {
+///
+/// It is `'static`: a leaked [`Registration`] keeps it registered for good.
+pub trait Notifier: Send + Sync + 'static {
     /// Called for every event of every device in every namespace, with RTNL held. Errors are
     /// ignored by the core for most events; the notifier returns `NOTIFY_DONE`.
     fn notify(&self, event: Event, dev: &Device, rtnl: &Rtnl);

@@ -16,11 +16,16 @@
 //!   ([`XdpRx::fallback`]: the driver builds the skb and the skb handler sees it), drop it, or
 //!   enter an upper device with it, running that device's program or not.
 //! - [`XdpRan`]: the frame entered an upper device (it may have been changed by a program), so
-//!   it can no longer fall back. It is dropped, sent back out ([`XdpRan::tx`]), redirected,
-//!   handed on to the upper device's own XDP rx handler ([`XdpRan::pass_on`]), or turned into an
-//!   skb of the upper device ([`XdpRan::into_skb`]).
+//!   it can no longer fall back. It is dropped, sent back out ([`XdpRan::tx`]), handed on to
+//!   the upper device's own XDP rx handler ([`XdpRan::pass_on`]), or turned into an skb of the
+//!   upper device ([`XdpRan::into_skb`]).
+//! - [`Ran`]: what a program run in the upper device ([`XdpRx::run`]) returned, with the frame;
+//!   only a run that returned `XDP_REDIRECT` yields the [`XdpRedirect`] that can redirect.
 //!
-//! Each of these consumes the state and yields the [`XdpVerdict`] the handler returns.
+//! Each of these consumes the state and yields the [`XdpVerdict`] the handler returns. The
+//! states and the verdict carry the frame's brand, a lifetime `'id` unique to each call of the
+//! handler: a verdict answers for the frame it was made for, and cannot be kept for another
+//! (a frame's `CONSUMED` returned for another would free that one twice).
 //!
 //! C header: [`include/linux/netdevice.h`](srctree/include/linux/netdevice.h)
 
@@ -38,6 +43,10 @@ use crate::{
 };
 use core::{marker::PhantomData, mem::MaybeUninit};
 
+/// The brand of one call of the XDP rx handler: an invariant lifetime, which the handler cannot
+/// name outside the call.
+type Brand<'id> = PhantomData<fn(&'id ()) -> &'id ()>;
+
 /// What the skb rx handler did with an skb (`rx_handler_result_t`).
 pub enum RxResult {
     /// The handler took the skb (`RX_HANDLER_CONSUMED`).
@@ -54,12 +63,12 @@ pub enum RxResult {
 
 /// What the XDP rx handler tells the lower driver (`enum rx_xdp_handler_result`).
 ///
-/// Only the methods of [`XdpRx`] and [`XdpRan`] create verdicts, each matching what it did with
-/// the buffer.
+/// Only the methods of the frame's states create verdicts, each matching what it did with the
+/// buffer, and branded with the frame's call.
 #[must_use]
-pub struct XdpVerdict(bindings::rx_xdp_handler_result);
+pub struct XdpVerdict<'id>(bindings::rx_xdp_handler_result, Brand<'id>);
 
-impl XdpVerdict {
+impl XdpVerdict<'_> {
     /// Returns the raw result.
     pub fn as_raw(&self) -> bindings::rx_xdp_handler_result {
         self.0
@@ -76,9 +85,9 @@ impl XdpVerdict {
     }
 }
 
-/// Verdict constructors, private to the state machine.
-const fn verdict(r: bindings::rx_xdp_handler_result) -> XdpVerdict {
-    XdpVerdict(r)
+/// Verdict constructor, private to the state machine.
+const fn verdict<'id>(r: bindings::rx_xdp_handler_result) -> XdpVerdict<'id> {
+    XdpVerdict(r, PhantomData)
 }
 
 /// A frame the lower driver's XDP program passed, as the XDP rx handler receives it.
@@ -88,9 +97,10 @@ const fn verdict(r: bindings::rx_xdp_handler_result) -> XdpVerdict {
 /// `xdp` is the buffer of the current call of the XDP rx handler, unchanged since the driver
 /// passed it; `rxq` is scratch space in the adapter's stack frame for the upper device's
 /// receive queue information, which the adapter resets when the handler returns.
-pub struct XdpRx<'a> {
+pub struct XdpRx<'a, 'id> {
     xdp: &'a mut Buff,
     rxq: &'a mut MaybeUninit<bindings::xdp_rxq_info>,
+    _id: Brand<'id>,
 }
 
 /// A frame that entered an upper device in the XDP rx handler.
@@ -99,30 +109,70 @@ pub struct XdpRx<'a> {
 ///
 /// `xdp->rxq` points to an `xdp_rxq_info` of `upper` that carries the lower device's memory
 /// model, valid until the handler returns.
-pub struct XdpRan<'a> {
+pub struct XdpRan<'a, 'id> {
     xdp: &'a mut Buff,
     upper: &'a Device,
+    _id: Brand<'id>,
 }
 
-impl<'a> XdpRx<'a> {
+/// A frame whose program in the upper device returned `XDP_REDIRECT`.
+///
+/// # Invariants
+///
+/// `prog` ran on the frame last, on this CPU, and returned `XDP_REDIRECT`: the CPU's redirect
+/// information holds the target it chose for this frame.
+pub struct XdpRedirect<'a, 'id> {
+    ran: XdpRan<'a, 'id>,
+    prog: &'a Prog,
+}
+
+/// What the program that [`XdpRx::run`] ran returned, with the frame to act on it.
+pub enum Ran<'a, 'id> {
+    /// `XDP_PASS`.
+    Pass(XdpRan<'a, 'id>),
+    /// `XDP_DROP`.
+    Drop(XdpRan<'a, 'id>),
+    /// `XDP_TX`.
+    Tx(XdpRan<'a, 'id>),
+    /// `XDP_REDIRECT`.
+    Redirect(XdpRedirect<'a, 'id>),
+    /// `XDP_ABORTED` or an action the kernel does not know (given): drop the frame after
+    /// tracing the exception ([`Prog::trace_exception`]).
+    Aborted(XdpRan<'a, 'id>, Action),
+}
+
+impl Ran<'_, '_> {
+    /// Returns the program's action.
+    pub fn action(&self) -> Action {
+        match self {
+            Ran::Pass(_) => Action::Pass,
+            Ran::Drop(_) => Action::Drop,
+            Ran::Tx(_) => Action::Tx,
+            Ran::Redirect(_) => Action::Redirect,
+            Ran::Aborted(_, a) => *a,
+        }
+    }
+}
+
+impl<'a, 'id> XdpRx<'a, 'id> {
     /// Returns the frame.
     pub fn buff(&self) -> &Buff {
         self.xdp
     }
 
     /// Declines the frame: the lower driver builds an skb and the skb rx handler gets it.
-    pub fn fallback(self) -> XdpVerdict {
+    pub fn fallback(self) -> XdpVerdict<'id> {
         verdict(bindings::rx_xdp_handler_result_RX_XDP_HANDLER_PASS_FALLBACK)
     }
 
     /// Asks the lower driver to drop the frame (and count it).
-    pub fn drop_frame(self) -> XdpVerdict {
+    pub fn drop_frame(self) -> XdpVerdict<'id> {
         verdict(bindings::rx_xdp_handler_result_RX_XDP_HANDLER_DROP)
     }
 
     /// Lets the frame enter `upper`: from now on the frame is seen as received on `upper`
     /// (ingress ifindex, `xdp->rxq->dev`), with the lower device's memory model.
-    pub fn enter<'b>(self, upper: &'b Device) -> XdpRan<'b>
+    pub fn enter<'b>(self, upper: &'b Device) -> XdpRan<'b, 'id>
     where
         'a: 'b,
     {
@@ -140,31 +190,62 @@ impl<'a> XdpRx<'a> {
         XdpRan {
             xdp: self.xdp,
             upper,
+            _id: PhantomData,
         }
     }
 
-    /// Lets the frame enter `upper` and runs `prog` on it there; returns the program's verdict
-    /// and the frame, to act on the verdict with.
-    pub fn run<'b>(self, prog: &Prog, upper: &'b Device) -> (Action, XdpRan<'b>)
+    /// Lets the frame enter `upper` and runs `prog` on it there; returns what the program
+    /// returned, with the frame to act on it.
+    pub fn run<'b>(self, prog: &'b Prog, upper: &'b Device) -> Ran<'b, 'id>
     where
         'a: 'b,
     {
         let ran = self.enter(upper);
-        let act = prog.run(ran.xdp);
-        (act, ran)
+        match prog.run(ran.xdp) {
+            Action::Pass => Ran::Pass(ran),
+            Action::Drop => Ran::Drop(ran),
+            Action::Tx => Ran::Tx(ran),
+            // INVARIANT: `prog` just returned `XDP_REDIRECT` for this frame.
+            Action::Redirect => Ran::Redirect(XdpRedirect { ran, prog }),
+            act => Ran::Aborted(ran, act),
+        }
+    }
+}
+
+impl<'a, 'id> XdpRedirect<'a, 'id> {
+    /// Redirects the frame to the target the program chose (`xdp_do_redirect()`). The verdict
+    /// tells the driver to flush; if the redirect failed, it asks for a drop instead.
+    pub fn redirect(self) -> XdpVerdict<'id> {
+        let XdpRedirect { ran, prog } = self;
+        // SAFETY: The frame, the upper device and the program are valid; the handler runs in
+        // the driver's NAPI poll with its redirect context set up, and by the type invariants
+        // the CPU's redirect information is the one `prog` set for this frame.
+        let err = unsafe {
+            bindings::xdp_do_redirect(ran.upper.as_raw(), ran.xdp.as_raw(), prog.as_raw())
+        };
+        if err == 0 {
+            verdict(bindings::rx_xdp_handler_result_RX_XDP_HANDLER_REDIRECT)
+        } else {
+            verdict(bindings::rx_xdp_handler_result_RX_XDP_HANDLER_DROP)
+        }
+    }
+
+    /// Drops the frame instead.
+    pub fn drop_frame(self) -> XdpVerdict<'id> {
+        self.ran.drop_frame()
     }
 }
 
 /// What [`XdpRan::pass_on`] did.
-pub enum PassOn<'a> {
+pub enum PassOn<'a, 'id> {
     /// The upper device's own XDP rx handler took a decision: return it.
-    Done(XdpVerdict),
+    Done(XdpVerdict<'id>),
     /// The upper device has no XDP rx handler or it declined the frame: deliver it on the upper
     /// device yourself ([`XdpRan::into_skb`]).
-    Declined(XdpRan<'a>),
+    Declined(XdpRan<'a, 'id>),
 }
 
-impl<'a> XdpRan<'a> {
+impl<'a, 'id> XdpRan<'a, 'id> {
     /// Returns the frame.
     pub fn buff(&self) -> &Buff {
         self.xdp
@@ -176,34 +257,19 @@ impl<'a> XdpRan<'a> {
     }
 
     /// Asks the lower driver to drop the frame (and count it).
-    pub fn drop_frame(self) -> XdpVerdict {
+    pub fn drop_frame(self) -> XdpVerdict<'id> {
         verdict(bindings::rx_xdp_handler_result_RX_XDP_HANDLER_DROP)
     }
 
     /// Asks the lower driver to send the frame, as it is now, out of the lower device through
     /// its XDP_TX path.
-    pub fn tx(self) -> XdpVerdict {
+    pub fn tx(self) -> XdpVerdict<'id> {
         verdict(bindings::rx_xdp_handler_result_RX_XDP_HANDLER_TX)
-    }
-
-    /// Redirects the frame to the target `prog` chose (`xdp_do_redirect()`). The verdict tells
-    /// the driver to flush; if the redirect failed, it asks for a drop instead.
-    pub fn redirect(self, prog: &Prog) -> XdpVerdict {
-        // SAFETY: The frame, the upper device and the program are valid; the handler runs in
-        // the driver's NAPI poll with its redirect context set up.
-        let err = unsafe {
-            bindings::xdp_do_redirect(self.upper.as_raw(), self.xdp.as_raw(), prog.as_raw())
-        };
-        if err == 0 {
-            verdict(bindings::rx_xdp_handler_result_RX_XDP_HANDLER_REDIRECT)
-        } else {
-            verdict(bindings::rx_xdp_handler_result_RX_XDP_HANDLER_DROP)
-        }
     }
 
     /// Hands the frame to the XDP rx handler of the upper device, if it has one
     /// (`xdp_do_pass()`): the next level of a stack of devices.
-    pub fn pass_on(self) -> PassOn<'a> {
+    pub fn pass_on(self) -> PassOn<'a, 'id> {
         // SAFETY: The frame is valid and `xdp->rxq` describes the upper device, whose handler
         // `xdp_do_pass` looks up under RCU.
         let r = unsafe { bindings::xdp_do_pass(self.xdp.as_raw()) };
@@ -218,7 +284,7 @@ impl<'a> XdpRan<'a> {
     /// takes the frame's memory. On success returns the skb, with its protocol and device set,
     /// and the verdict that the frame was consumed; if no skb could be built, returns the
     /// verdict to drop the frame.
-    pub fn into_skb(self) -> core::result::Result<(SkBuff, XdpVerdict), XdpVerdict> {
+    pub fn into_skb(self) -> core::result::Result<(SkBuff, XdpVerdict<'id>), XdpVerdict<'id>> {
         // SAFETY: The frame is valid and in NAPI context, as `napi_build_skb()` requires; the skb
         // takes over the frame's memory.
         let skb = unsafe { bindings::xdp_build_skb_from_buff(self.xdp.as_raw()) };
@@ -236,16 +302,53 @@ impl<'a> XdpRan<'a> {
 /// The receive handler of a stacked device, registered on its lower device.
 ///
 /// Both methods run in the receive path (softirq) inside an RCU read-side critical section, and
-/// may run concurrently on several CPUs.
+/// may run concurrently on several CPUs. The handler is `'static`: it stays registered until
+/// its [`Registration`] is dropped, which leaking the registration would never do.
+///
+/// # Examples
+///
+/// A handler that takes nothing: skbs go on through the lower device, frames fall back to the
+/// skb path.
+///
+/// ```
+/// use kernel::net::{
+///     device::Net,
+///     rtnl,
+///     rx_handler::{self, RxHandler, RxResult, XdpRx, XdpVerdict},
+///     skb::SkBuff,
+/// };
+/// use kernel::sync::Arc;
+///
+/// struct Observer;
+///
+/// #[vtable]
+/// impl RxHandler for Observer {
+///     fn handle_skb(&self, skb: SkBuff) -> RxResult {
+///         RxResult::Pass(skb)
+///     }
+///
+///     fn handle_xdp<'a, 'id>(&'a self, xdp: XdpRx<'a, 'id>) -> XdpVerdict<'id> {
+///         xdp.fallback()
+///     }
+/// }
+///
+/// let rtnl = rtnl::lock();
+/// let lo = Net::init().device_by_name(c"lo", &rtnl).ok_or(ENODEV)?;
+/// let reg = rx_handler::Registration::new(&lo, Arc::new(Observer, GFP_KERNEL)?, &rtnl)?;
+/// assert!(lo.has_rx_handler() && lo.has_rx_xdp_handler());
+/// reg.unregister(&rtnl);
+/// assert!(!lo.has_rx_handler());
+/// # Ok::<(), Error>(())
+/// ```
 #[vtable]
-pub trait RxHandler: Send + Sync + Sized {
+pub trait RxHandler: Send + Sync + Sized + 'static {
     /// Handles an skb received on the lower device.
     fn handle_skb(&self, skb: SkBuff) -> RxResult;
 
     /// Handles a frame that the lower driver's XDP program passed, before an skb exists.
     ///
     /// Frames in AF_XDP zero-copy buffers never get here: they fall back to the skb path.
-    fn handle_xdp<'a>(&'a self, xdp: XdpRx<'a>) -> XdpVerdict {
+    fn handle_xdp<'a, 'id>(&'a self, xdp: XdpRx<'a, 'id>) -> XdpVerdict<'id> {
         xdp.fallback()
     }
 }
@@ -317,6 +420,7 @@ impl<H: RxHandler> Adapter<H> {
         let v = h.handle_xdp(XdpRx {
             xdp: buff,
             rxq: &mut scratch,
+            _id: PhantomData,
         });
         // SAFETY: `xdp` is valid; the upper device's copy in `scratch` goes out of scope here.
         unsafe { (*xdp).rxq = orig };

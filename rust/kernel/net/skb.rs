@@ -71,10 +71,12 @@ impl SkBuff {
         }
     }
 
-    /// Returns the device the skb was received on or is sent through, if set.
-    pub fn dev(&self) -> Option<&Device> {
+    /// Returns the device the skb was received on, if set, for an rx handler: the device is
+    /// alive for the handler's call, not for as long as an owned skb may be kept, so this is
+    /// not public.
+    pub(crate) fn dev(&self) -> Option<&Device> {
         // SAFETY: `skb->dev` is null or points to a device that the stack keeps alive while the
-        // skb is processed (receive under RCU, transmit with the device held).
+        // rx handler, the only caller, runs (receive path under RCU).
         unsafe {
             let d = (*self.as_raw())
                 .__bindgen_anon_1

@@ -127,9 +127,37 @@ impl Prog {
         self.0.get()
     }
 
+    /// Accepts a program to run on received frames as `dev_xdp_attach()` would attach it to a
+    /// device: not a program for devmap or cpumap entries (it expects the context of those,
+    /// such as `xdp->txq`, which a received frame does not have) and not one bound to a device
+    /// (offloaded, or calling a device's XDP metadata kfuncs, which take the frame for that
+    /// device's own buffer).
+    fn check_attachable(prog: ARef<Prog>) -> Result<ARef<Prog>> {
+        let p = prog.as_raw();
+        // SAFETY: The program is valid; its type, attach type and binding do not change once it
+        // is loaded.
+        let (ty, eat, bound) = unsafe {
+            let aux = (*p).aux;
+            (
+                (*p).type_,
+                (*p).expected_attach_type,
+                (*aux).dev_bound || (*aux).offload_requested,
+            )
+        };
+        if ty != bindings::bpf_prog_type_BPF_PROG_TYPE_XDP
+            || eat == bindings::bpf_attach_type_BPF_XDP_DEVMAP
+            || eat == bindings::bpf_attach_type_BPF_XDP_CPUMAP
+            || bound
+        {
+            return Err(EINVAL);
+        }
+        Ok(prog)
+    }
+
     /// Takes a reference on the XDP program pinned at `path` in a BPF file system
     /// (`bpf_prog_get_type_path()`). The path is resolved in the current task's mount
-    /// namespace and root.
+    /// namespace and root. Fails with `EINVAL` for a program that could not be attached to a
+    /// device (a devmap or cpumap program, or one bound to a device).
     pub fn from_pinned(path: &CStr) -> Result<ARef<Prog>> {
         // SAFETY: `path` is NUL-terminated; the function returns a new reference or an error.
         let p = unsafe {
@@ -140,20 +168,17 @@ impl Prog {
         };
         let p = crate::error::from_err_ptr(p)?;
         // SAFETY: `p` is a valid program whose reference we own.
-        Ok(unsafe { ARef::from_raw(NonNull::new(p).ok_or(EINVAL)?.cast()) })
+        Self::check_attachable(unsafe { ARef::from_raw(NonNull::new(p).ok_or(EINVAL)?.cast()) })
     }
 
-    /// Takes a reference on the loaded XDP program with id `id` (`bpf_prog_by_id()`).
+    /// Takes a reference on the loaded XDP program with id `id` (`bpf_prog_by_id()`). Fails
+    /// with `EINVAL` for a program of another type or one that could not be attached to a
+    /// device (see [`Prog::from_pinned`]).
     pub fn from_id(id: u32) -> Result<ARef<Prog>> {
         // SAFETY: The function returns a new reference or an error pointer.
         let p = crate::error::from_err_ptr(unsafe { bindings::bpf_prog_by_id(id) })?;
         // SAFETY: `p` is a valid program whose reference we own.
-        let prog: ARef<Prog> = unsafe { ARef::from_raw(NonNull::new(p).ok_or(ENOENT)?.cast()) };
-        // SAFETY: The program is valid; its type does not change.
-        if unsafe { (*p).type_ } != bindings::bpf_prog_type_BPF_PROG_TYPE_XDP {
-            return Err(EINVAL);
-        }
-        Ok(prog)
+        Self::check_attachable(unsafe { ARef::from_raw(NonNull::new(p).ok_or(ENOENT)?.cast()) })
     }
 
     /// Returns the program's id, as `bpftool prog` and `ip link` show it.

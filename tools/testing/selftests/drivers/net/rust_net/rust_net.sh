@@ -3,26 +3,28 @@
 #
 # Runs the KUnit suite of the Rust network abstractions (rust_net_kunit.ko)
 # and reports each of its cases. The suite runs when the module is loaded and
-# needs a veth (rnetv0) and a loaded XDP program, whose id it gets.
+# needs a veth (rnetv0), a loaded XDP program and a loaded devmap program,
+# whose ids it gets.
 
 set -u
 DIR=$(cd "$(dirname "$0")" && pwd)
 source "${KSFT_HELPERS:-$DIR/../../../kselftest}/ktap_helpers.sh"
 OBJ=$DIR/../xdp_rx_handler/xdp_progs.bpf.o
+DMOBJ=$DIR/rnet_devmap.bpf.o
 MOD=$DIR/rust_net_kunit.ko
 SUITE=rust_net_abstractions
-CASES=4
+CASES=7
 
 cleanup() {
 	rmmod rust_net_kunit 2>/dev/null
 	ip link del rnetv0 2>/dev/null
-	rm -rf /sys/fs/bpf/rnet
+	rm -rf /sys/fs/bpf/rnet /sys/fs/bpf/rnet_dm
 }
 trap cleanup EXIT
 
 ktap_print_header
-if [ ! -f "$MOD" ] || [ ! -f "$OBJ" ]; then
-	ktap_skip_all "rust_net_kunit.ko or the BPF object is not built"
+if [ ! -f "$MOD" ] || [ ! -f "$OBJ" ] || [ ! -f "$DMOBJ" ]; then
+	ktap_skip_all "rust_net_kunit.ko or a BPF object is not built"
 	exit "$KSFT_SKIP"
 fi
 ktap_set_plan $CASES
@@ -32,7 +34,10 @@ ip link add rnetv0 type veth peer name rnetv1 || ktap_exit_fail_msg "veth"
 bpftool prog loadall "$OBJ" /sys/fs/bpf/rnet type xdp || ktap_exit_fail_msg "bpftool"
 id=$(bpftool -j prog show pinned /sys/fs/bpf/rnet/xrh_pass | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])') ||
 	ktap_exit_fail_msg "no program id"
-insmod "$MOD" prog_id="$id" || ktap_exit_fail_msg "insmod failed"
+bpftool prog load "$DMOBJ" /sys/fs/bpf/rnet_dm || ktap_exit_fail_msg "bpftool (devmap program)"
+dmid=$(bpftool -j prog show pinned /sys/fs/bpf/rnet_dm | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])') ||
+	ktap_exit_fail_msg "no devmap program id"
+insmod "$MOD" prog_id="$id" devmap_prog_id="$dmid" || ktap_exit_fail_msg "insmod failed"
 res=/sys/kernel/debug/kunit/$SUITE/results
 [ -f "$res" ] || ktap_exit_fail_msg "the suite did not run"
 n=0

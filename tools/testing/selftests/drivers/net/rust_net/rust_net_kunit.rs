@@ -1,8 +1,13 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! KUnit tests of the Rust network device abstractions (`kernel::net`), run when the module is
-//! loaded (by `rust_net.sh`, which sets up what they need: a veth `rnetv0` and an XDP program
-//! whose id it passes as `prog_id`).
+//! loaded (by `rust_net.sh`, which sets up what they need: a veth `rnetv0`, an XDP program whose
+//! id it passes as `prog_id` and a devmap program whose id it passes as `devmap_prog_id`).
+//!
+//! Besides the normal life of devices, handlers and programs, the cases make the calls that
+//! the abstractions must refuse or survive (a device of another driver taken for ours, a device
+//! unregistering itself from its `uninit`, a devmap program run as a device's), with KASAN,
+//! lockdep and kmemleak watching.
 
 use core::sync::atomic::{AtomicUsize, Ordering};
 use kernel::{
@@ -28,6 +33,10 @@ module! {
         prog_id: u32 {
             default: 0,
             description: "Id of a loaded XDP program for the tests to attach",
+        },
+        devmap_prog_id: u32 {
+            default: 0,
+            description: "Id of a loaded XDP program for devmap entries (BPF_XDP_DEVMAP)",
         },
     },
 }
@@ -56,9 +65,12 @@ impl Drop for TestData {
 
 struct TestLink;
 
+static TEST_OPS: link::Ops<TestLink> = link::Ops::new();
+
 #[vtable]
 impl link::Driver for TestLink {
     const KIND: &'static CStr = c"rnettest";
+    const OPS: &'static link::Ops<Self> = &TEST_OPS;
     type Data = TestData;
 
     fn newlink(
@@ -84,6 +96,68 @@ impl link::Driver for TestLink {
     }
 }
 
+/// A link type named like `TestLink`, never registered: its devices' private area is not a
+/// `TestData`, so a `TestLink` device must never pass for one of these.
+struct SameKind;
+
+static SAME_KIND_OPS: link::Ops<SameKind> = link::Ops::new();
+
+#[vtable]
+impl link::Driver for SameKind {
+    const KIND: &'static CStr = c"rnettest";
+    const OPS: &'static link::Ops<Self> = &SAME_KIND_OPS;
+    type Data = KVec<u64>;
+
+    fn newlink(
+        _dev: &NewDevice<'_>,
+        _params: &NewLinkParams<'_>,
+        _extack: &ExtAck,
+        _rtnl: &Rtnl,
+    ) -> Result<impl PinInit<KVec<u64>, Error>> {
+        Ok(Ok::<_, Error>(KVec::new()))
+    }
+
+    fn start_xmit(_dev: &Dev<Self>, skb: SkBuff) {
+        skb.consume();
+    }
+}
+
+/// How many `SelfUnreg` devices ran `uninit`.
+static SELF_UNINITS: AtomicUsize = AtomicUsize::new(0);
+
+/// A link type whose devices unregister themselves in `uninit`, which `dellink` calls before it
+/// queues the device: the queue must not take it twice.
+struct SelfUnreg;
+
+static SELF_UNREG_OPS: link::Ops<SelfUnreg> = link::Ops::new();
+
+#[vtable]
+impl link::Driver for SelfUnreg {
+    const KIND: &'static CStr = c"rnetself";
+    const OPS: &'static link::Ops<Self> = &SELF_UNREG_OPS;
+    type Data = ();
+
+    fn newlink(
+        dev: &NewDevice<'_>,
+        _params: &NewLinkParams<'_>,
+        _extack: &ExtAck,
+        _rtnl: &Rtnl,
+    ) -> Result<impl PinInit<(), Error>> {
+        dev.set_random_addr();
+        Ok(Ok::<_, Error>(()))
+    }
+
+    fn uninit(dev: &Dev<Self>, rtnl: &Rtnl) {
+        SELF_UNINITS.fetch_add(1, Ordering::Relaxed);
+        // Already being deleted: this must do nothing.
+        let _ = dev.unregister(rtnl);
+    }
+
+    fn start_xmit(_dev: &Dev<Self>, skb: SkBuff) {
+        skb.consume();
+    }
+}
+
 struct TestHandler;
 
 #[vtable]
@@ -92,7 +166,7 @@ impl RxHandler for TestHandler {
         RxResult::Pass(skb)
     }
 
-    fn handle_xdp<'a>(&'a self, xdp: XdpRx<'a>) -> XdpVerdict {
+    fn handle_xdp<'a, 'id>(&'a self, xdp: XdpRx<'a, 'id>) -> XdpVerdict<'id> {
         xdp.fallback()
     }
 }
@@ -152,9 +226,9 @@ mod tests {
             check!(Dev::<TestLink>::downcast(&dev).is_some());
             let lo = Net::init().device_by_name(c"lo", &rtnl).ok_or(ENODEV)?;
             check!(Dev::<TestLink>::downcast(&lo).is_none());
-            dev.unregister(&rtnl);
+            check!(dev.unregister(&rtnl));
             // Unregistering twice is harmless.
-            dev.unregister(&rtnl);
+            check!(!dev.unregister(&rtnl));
         }
         // Releasing RTNL completed the unregistration: the data is gone.
         check_eq!(DROPS.load(Ordering::Relaxed), before + 1);
@@ -198,6 +272,61 @@ mod tests {
             dev.unregister(&rtnl);
         }
         check!(Prog::from_id(u32::MAX).is_err());
+        Ok(())
+    }
+
+    /// A program for devmap entries expects their context (`xdp->txq`): it is refused as a
+    /// program to run on received frames.
+    #[test]
+    fn xdp_prog_refuses_devmap_program() -> Result {
+        check_eq!(
+            Prog::from_id(module_parameters::devmap_prog_id.value()).err(),
+            Some(EINVAL)
+        );
+        // The plain XDP program is accepted.
+        check!(Prog::from_id(module_parameters::prog_id.value()).is_ok());
+        Ok(())
+    }
+
+    /// A device is a `Dev<T>` only if its link ops are `T`'s, not because its kind has `T`'s
+    /// name.
+    #[test]
+    fn link_downcast_by_ops_not_name() -> Result {
+        let reg = KBox::pin_init(link::Registration::<TestLink>::new(), GFP_KERNEL)?;
+        let rtnl = rtnl::lock();
+        let dev = reg.create(Net::init(), c"rnettest%d", None, &rtnl)?;
+        check!(Dev::<TestLink>::downcast(&dev).is_some());
+        check!(Dev::<SameKind>::downcast(&dev).is_none());
+        // A second registration of the same ops is refused and leaves the first alone.
+        check_eq!(
+            KBox::pin_init(link::Registration::<TestLink>::new(), GFP_KERNEL).err(),
+            Some(EBUSY)
+        );
+        check!(Dev::<TestLink>::downcast(&dev).is_some());
+        check!(dev.unregister(&rtnl));
+        // The unregistration completes when RTNL is released, once the reference is gone.
+        drop(dev);
+        drop(rtnl);
+        drop(reg);
+        Ok(())
+    }
+
+    /// A device that unregisters itself from `uninit` while `dellink` deletes it (here: the
+    /// link type's unregistration deletes its devices in one batch) is unregistered once.
+    #[test]
+    fn link_self_unregister_in_dellink() -> Result {
+        let reg = KBox::pin_init(link::Registration::<SelfUnreg>::new(), GFP_KERNEL)?;
+        let before = SELF_UNINITS.load(Ordering::Relaxed);
+        {
+            let rtnl = rtnl::lock();
+            let a = reg.create(Net::init(), c"rnetself%d", None, &rtnl)?;
+            let b = reg.create(Net::init(), c"rnetself%d", None, &rtnl)?;
+            check!(a.ifindex() != b.ifindex());
+        }
+        drop(reg);
+        check_eq!(SELF_UNINITS.load(Ordering::Relaxed), before + 2);
+        let rtnl = rtnl::lock();
+        check!(Net::init().device_by_name(c"rnetself0", &rtnl).is_none());
         Ok(())
     }
 
