@@ -147,6 +147,11 @@ impl Demux {
 }
 
 /// A lower device with xdpvlan uppers: the rx handler registration, shared by the uppers.
+///
+/// The handlers are registered when the first upper is registered ([`Port::attach`]) and
+/// unregistered, with RTNL held, when the last one goes ([`Port::release_if_unused`]): a port
+/// that only a device being created holds has none, so that dropping it in a failed `newlink`
+/// (under RTNL) never has to unregister them.
 #[pin_data]
 struct Port {
     demux: Arc<Demux>,
@@ -154,15 +159,21 @@ struct Port {
     reg: Mutex<Option<rx_handler::Registration<Demux>>>,
 }
 
+const EBUSY_MSG: &CStr =
+    c"the lower device already has an rx handler (bridge port, bond or team member, macvlan lower?)";
+
 impl Port {
-    /// Returns the port of `lower`, creating it (and registering its rx handlers) if `lower`
-    /// has no xdpvlan upper yet.
-    fn get_or_create(lower: &Device, extack: &ExtAck, rtnl: &Rtnl) -> Result<Arc<Port>> {
+    /// Returns the port of `lower`, creating it if `lower` has no xdpvlan upper yet.
+    fn get_or_create(lower: &Device, extack: &ExtAck) -> Result<Arc<Port>> {
         let found = lower
             .uppers(&rcu::read_lock())
             .find_map(|u| Dev::<XdpVlan>::downcast(u).map(|d| d.data().port.clone()));
         if let Some(p) = found {
             return Ok(p);
+        }
+        // Refused at registration anyway; say so before the device exists.
+        if lower.has_rx_handler() {
+            return Err(extack.err(EBUSY, EBUSY_MSG));
         }
         let demux = Arc::new(
             Demux {
@@ -170,20 +181,31 @@ impl Port {
             },
             GFP_KERNEL,
         )?;
-        let reg = rx_handler::Registration::new(lower, demux.clone(), rtnl).inspect_err(|&e| {
-            if e == EBUSY {
-                extack.set_msg(c"the lower device already has an rx handler (bridge port, bond or team member, macvlan lower?)");
-            } else {
-                extack.set_msg(c"the lower device does not accept an rx handler");
-            }
-        })?;
         Arc::pin_init(
             pin_init!(Port {
                 demux,
-                reg <- new_mutex!(Some(reg)),
+                reg <- new_mutex!(None),
             }),
             GFP_KERNEL,
         )
+    }
+
+    /// Registers the port's rx handlers on `lower`, unless they are registered.
+    fn attach(&self, lower: &Device, extack: &ExtAck, rtnl: &Rtnl) -> Result {
+        let mut reg = self.reg.lock();
+        if reg.is_none() {
+            let r = rx_handler::Registration::new(lower, self.demux.clone(), rtnl).inspect_err(
+                |&e| {
+                    extack.set_msg(if e == EBUSY {
+                        EBUSY_MSG
+                    } else {
+                        c"the lower device does not accept an rx handler"
+                    })
+                },
+            )?;
+            *reg = Some(r);
+        }
+        Ok(())
     }
 
     /// Returns whether `addr` is the address of one of the port's uppers other than `except`.
@@ -467,10 +489,8 @@ impl link::Driver for XdpVlan {
         if lower.addr() == Some(addr) {
             return Err(extack.err(EADDRINUSE, c"the address is the lower device's"));
         }
-        let port = Port::get_or_create(&lower, extack, rtnl)?;
+        let port = Port::get_or_create(&lower, extack)?;
         if port.addr_busy(&addr, None) {
-            // Dropping the port here unregisters its handlers if it was just created.
-            drop(port);
             return Err(extack.err(
                 EADDRINUSE,
                 c"another xdpvlan device on this lower device has this address",
@@ -503,6 +523,7 @@ impl link::Driver for XdpVlan {
         rtnl: &Rtnl,
     ) -> Result {
         let data = dev.data();
+        data.port.attach(&data.lower, extack, rtnl)?;
         if let Err(e) = data.lower.link_upper(dev, extack, rtnl) {
             data.port.release_if_unused(rtnl);
             return Err(e);
@@ -549,22 +570,23 @@ impl link::Driver for XdpVlan {
         let data = dev.data();
         // As every stacked device: addresses that do not fit the lower stay unsynced.
         let _ = mode.sync_to(&data.lower);
-        if mode.uc_overflow() {
-            pr_warn_once!("xdpvlan: more unicast filter addresses than the receive path keeps\n");
-        }
-        let mut f = KVec::new();
-        for a in mode.uc_addrs() {
-            if f.push(*a, GFP_ATOMIC).is_err() {
-                break;
+        let build = || -> Result<Option<Arc<KVec<MacAddr>>>> {
+            let mut f = KVec::new();
+            for a in mode.uc_addrs() {
+                f.push(a, GFP_ATOMIC)?;
             }
-        }
-        let new = if f.is_empty() {
-            None
-        } else {
-            Arc::new(f, GFP_ATOMIC).ok()
+            Ok(if f.is_empty() {
+                None
+            } else {
+                Some(Arc::new(f, GFP_ATOMIC)?)
+            })
         };
-        if data.filter.replace_deferred(new).is_err() {
-            pr_warn_once!("xdpvlan: out of memory updating a unicast filter\n");
+        // All or nothing: on failure the previous filter stays.
+        if build()
+            .and_then(|new| data.filter.replace_deferred(new))
+            .is_err()
+        {
+            pr_warn_once!("xdpvlan: out of memory updating a unicast filter, kept the old one\n");
         }
     }
 

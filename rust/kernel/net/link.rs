@@ -25,7 +25,7 @@
 //! C header: [`include/net/rtnetlink.h`](srctree/include/net/rtnetlink.h)
 
 use super::{
-    device::{is_valid_ether_addr, Device, MacAddr, Net, ETH_ALEN},
+    device::{is_valid_ether_addr, Device, MacAddr, Net},
     rtnl::Rtnl,
     skb::SkBuff,
     xdp::{Prog, XmitFrames},
@@ -376,11 +376,7 @@ impl SetupDevice<'_> {
     }
 }
 
-/// How many unicast filter addresses [`RxMode`] holds at most.
-pub const UC_MAX: usize = 32;
-
-/// The context of [`Driver::set_rx_mode`]: the device's address lists are locked, and its
-/// unicast filter (the addresses that devices stacked on it added) has been read.
+/// The context of [`Driver::set_rx_mode`]: the device's address lists are locked.
 ///
 /// # Invariants
 ///
@@ -388,20 +384,29 @@ pub const UC_MAX: usize = 32;
 /// for as long as the object exists (it is only lent out by reference to the callback).
 pub struct RxMode<'a> {
     dev: &'a Device,
-    buf: [MacAddr; UC_MAX],
-    n: usize,
-    total: usize,
 }
 
 impl RxMode<'_> {
-    /// Returns the unicast filter's addresses (at most [`UC_MAX`]).
-    pub fn uc_addrs(&self) -> &[MacAddr] {
-        &self.buf[..self.n]
-    }
-
-    /// Returns whether the filter has more addresses than [`RxMode::uc_addrs`] holds.
-    pub fn uc_overflow(&self) -> bool {
-        self.total > self.n
+    /// Returns the device's unicast filter: the addresses that devices stacked on it added
+    /// (`netdev_for_each_uc_addr()`). Empty for a device without 6-byte addresses.
+    pub fn uc_addrs(&self) -> UcAddrs<'_> {
+        let d = self.dev.as_raw();
+        // SAFETY: The device is valid; its unicast list is walked under the address list lock,
+        // which is held (type invariants).
+        let head = unsafe { &raw mut (*d).uc.list };
+        // An empty walk for addresses of another length.
+        let pos = if self.dev.is_ethernet() {
+            // SAFETY: As above.
+            unsafe { (*head).next }
+        } else {
+            head
+        };
+        // INVARIANT: `pos` is the first entry or the head, of a list locked for the borrow.
+        UcAddrs {
+            head,
+            pos,
+            _p: PhantomData,
+        }
     }
 
     /// Synchronises the device's unicast and multicast address lists into `lower`
@@ -415,6 +420,38 @@ impl RxMode<'_> {
         to_result(unsafe { bindings::dev_uc_sync(lower.as_raw(), self.dev.as_raw()) })?;
         // SAFETY: As above.
         to_result(unsafe { bindings::dev_mc_sync(lower.as_raw(), self.dev.as_raw()) })
+    }
+}
+
+/// The unicast filter of a device in [`Driver::set_rx_mode`]; see [`RxMode::uc_addrs`].
+///
+/// # Invariants
+///
+/// `pos` is `head` (the end) or an entry of the list `head` of a device whose address list lock
+/// is held for `'a`.
+pub struct UcAddrs<'a> {
+    head: *mut bindings::list_head,
+    pos: *mut bindings::list_head,
+    _p: PhantomData<&'a ()>,
+}
+
+impl Iterator for UcAddrs<'_> {
+    type Item = MacAddr;
+
+    fn next(&mut self) -> Option<MacAddr> {
+        if ptr::eq(self.pos, self.head) {
+            return None;
+        }
+        // SAFETY: By the type invariants `pos` is the `list` field of a `netdev_hw_addr` of a
+        // list that cannot change while the lock is held; its address has room for
+        // `MAX_ADDR_LEN` bytes, of which the device's 6 are used.
+        unsafe {
+            let ha = crate::container_of!(self.pos, bindings::netdev_hw_addr, list);
+            let a = ptr::read((&raw const (*ha).addr).cast::<MacAddr>());
+            // INVARIANT: The next entry, or the head.
+            self.pos = (*self.pos).next;
+            Some(a)
+        }
     }
 }
 
@@ -1137,19 +1174,7 @@ impl<T: Driver> Adapter<T> {
         let d = unsafe { Self::dev(dev) };
         // INVARIANT: The core calls `ndo_set_rx_mode` with the address list lock held; `mode`
         // is only lent to the callback.
-        let mut mode = RxMode {
-            dev: d,
-            buf: [[0; ETH_ALEN]; UC_MAX],
-            n: 0,
-            total: 0,
-        };
-        // SAFETY: The address list lock is held, as the walk of `dev->uc` requires; the
-        // buffer has room for `UC_MAX` addresses.
-        let total = unsafe {
-            bindings::netdev_uc_addrs_locked(dev, mode.buf.as_mut_ptr().cast(), UC_MAX as c_int)
-        };
-        mode.total = usize::try_from(total).unwrap_or(0);
-        mode.n = mode.total.min(UC_MAX);
+        let mode = RxMode { dev: d };
         T::set_rx_mode(d, &mode);
     }
 

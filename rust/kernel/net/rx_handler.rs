@@ -443,9 +443,11 @@ impl<H: RxHandler> Adapter<H> {
 /// The registration of an [`RxHandler`] on a lower device.
 ///
 /// Registers the skb rx handler and, if [`RxHandler::handle_xdp`] is implemented, the XDP rx
-/// handler, with the handler as their shared `rx_handler_data`. Dropping it unregisters both and
-/// waits for the receive path to leave them (`netdev_rx_handler_unregister()`), then releases
-/// the handler. Create and drop it with RTNL held.
+/// handler, with the handler as their shared `rx_handler_data`. [`Registration::unregister`]
+/// unregisters both with RTNL held and waits for the receive path to leave them
+/// (`netdev_rx_handler_unregister()`), then releases the handler. Dropping the registration
+/// does the same, taking RTNL itself: drop it only where RTNL is not held (with RTNL held,
+/// dropping it deadlocks, which lockdep reports), and prefer `unregister` under RTNL.
 ///
 /// # Invariants
 ///
@@ -498,17 +500,29 @@ impl<H: RxHandler> Registration<H> {
         &self.handler
     }
 
-    /// Unregisters the handlers (as dropping does), with the proof that RTNL is held.
-    pub fn unregister(self, _rtnl: &Rtnl) {
-        drop(self)
+    /// Unregisters the handlers, with RTNL held, and releases the handler.
+    pub fn unregister(self, rtnl: &Rtnl) {
+        let mut this = core::mem::ManuallyDrop::new(self);
+        this.unregister_locked(rtnl);
+        // SAFETY: `this` is not used again and its destructor does not run: each field is
+        // dropped once, here.
+        unsafe {
+            core::ptr::drop_in_place(&raw mut this.dev);
+            core::ptr::drop_in_place(&raw mut this.handler);
+        }
+    }
+
+    fn unregister_locked(&mut self, _rtnl: &Rtnl) {
+        // SAFETY: By the type invariants our handlers are registered on `dev`; RTNL is held, as
+        // the function requires. It waits for the receive path (`synchronize_net()`), so the
+        // handler data can be released afterwards.
+        unsafe { bindings::netdev_rx_handler_unregister(self.dev.as_raw()) };
     }
 }
 
 impl<H: RxHandler> Drop for Registration<H> {
     fn drop(&mut self) {
-        // SAFETY: By the type invariants our handlers are registered on `dev`. The function
-        // asserts RTNL, which the documented rules require, and waits for the receive path
-        // (`synchronize_net()`) before `handler` is released below.
-        unsafe { bindings::netdev_rx_handler_unregister(self.dev.as_raw()) };
+        let rtnl = super::rtnl::lock();
+        self.unregister_locked(&rtnl);
     }
 }

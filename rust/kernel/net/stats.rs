@@ -5,18 +5,32 @@
 //! The common counters of `ip -s link` live in the device itself (see
 //! [`link::Dev::count_rx`](super::link::Dev::count_rx)). [`PcpuCounters`] is for the counters a
 //! driver adds, for example the per-action XDP counters it reports through `ethtool -S`.
+//!
+//! C header: [`include/linux/u64_stats_sync.h`](srctree/include/linux/u64_stats_sync.h)
 
-use crate::{bindings, prelude::*};
+use crate::{bindings, cpu::nr_cpu_ids, prelude::*};
 use core::ptr::NonNull;
+
+/// One CPU's counters, as drivers keep theirs (`struct pcpu_dstats` and the like): `u64`
+/// counters with a `u64_stats_sync`, which lets readers see each counter whole on 32-bit
+/// machines too.
+#[repr(C)]
+struct Cell<const N: usize> {
+    syncp: bindings::u64_stats_sync,
+    vals: [bindings::u64_stats_t; N],
+}
 
 /// An array of `N` per-CPU `u64` counters.
 ///
-/// Updates are cheap and lockless (`this_cpu_add()`); reading sums over the possible CPUs and
-/// may or may not include concurrent updates, as every per-CPU statistic in the kernel.
+/// Updates are cheap and lockless (each CPU writes its own counters, with bottom halves
+/// disabled, so that writers of a CPU never nest); reading sums over the possible CPUs, each
+/// counter read whole (`u64_stats_fetch_begin()`/`u64_stats_fetch_retry()`), and may or may not
+/// include concurrent updates, as every per-CPU statistic in the kernel.
 ///
 /// # Invariants
 ///
-/// `ptr` is a per-CPU allocation of `N` `u64`s owned by this object.
+/// `ptr` is a per-CPU allocation of a `Cell<N>` owned by this object, with every possible CPU's
+/// `syncp` initialised.
 ///
 /// # Examples
 ///
@@ -32,36 +46,73 @@ use core::ptr::NonNull;
 /// # Ok::<(), Error>(())
 /// ```
 pub struct PcpuCounters<const N: usize> {
-    ptr: NonNull<c_void>,
+    ptr: NonNull<Cell<N>>,
 }
 
-// SAFETY: The counters are per-CPU and updated with IRQ-safe per-CPU operations; any thread may
-// update or read them.
+// SAFETY: Each CPU's counters are written only by that CPU, with bottom halves disabled; readers
+// use the `u64_stats_sync` protocol. Any thread may update or read them.
 unsafe impl<const N: usize> Send for PcpuCounters<N> {}
 // SAFETY: See above.
 unsafe impl<const N: usize> Sync for PcpuCounters<N> {}
+
+/// Calls `f` with each possible CPU's number.
+fn for_each_possible_cpu(mut f: impl FnMut(u32)) {
+    for cpu in 0..nr_cpu_ids() {
+        // SAFETY: `__cpu_possible_mask` is a static cpumask; `cpu` is below `nr_cpu_ids`.
+        if unsafe {
+            bindings::cpumask_test_cpu(cpu as c_int, &raw mut bindings::__cpu_possible_mask)
+        } {
+            f(cpu);
+        }
+    }
+}
 
 impl<const N: usize> PcpuCounters<N> {
     /// Allocates `N` zeroed counters on every possible CPU.
     pub fn new(flags: crate::alloc::Flags) -> Result<Self> {
         // SAFETY: Allocating has no preconditions; per-CPU memory is zeroed.
-        let p = unsafe { bindings::net_pcpu_u64_alloc(N, flags.as_raw()) };
-        // INVARIANT: `p` is a fresh allocation of `N` counters.
-        Ok(Self {
-            ptr: NonNull::new(p).ok_or(ENOMEM)?,
-        })
+        let p = unsafe {
+            bindings::__alloc_percpu_gfp(
+                core::mem::size_of::<Cell<N>>(),
+                core::mem::align_of::<Cell<N>>(),
+                flags.as_raw(),
+            )
+        };
+        let ptr = NonNull::new(p.cast::<Cell<N>>()).ok_or(ENOMEM)?;
+        for_each_possible_cpu(|cpu| {
+            // SAFETY: `ptr` is a per-CPU allocation of a `Cell<N>` and `cpu` a possible CPU;
+            // nobody else has the allocation yet.
+            unsafe {
+                let c = bindings::per_cpu_ptr(ptr.as_ptr().cast(), cpu).cast::<Cell<N>>();
+                bindings::u64_stats_init(&raw mut (*c).syncp);
+            }
+        });
+        // INVARIANT: A fresh allocation, every possible CPU's `syncp` initialised.
+        Ok(Self { ptr })
     }
 
-    /// Adds `val` to counter `idx` on the current CPU. Out-of-range indices are a build error
-    /// when `idx` is a constant, and ignored with a warning otherwise.
+    /// Adds `val` to counter `idx` on the current CPU. Out-of-range indices are ignored with a
+    /// warning.
+    ///
+    /// Context: any but hard interrupt or NMI (bottom halves are disabled around the update).
     #[inline]
-    pub fn add(&self, idx: usize, val: u64) {
+    pub fn add(&self, idx: usize, val: u32) {
         if idx >= N {
             crate::pr_warn_once!("PcpuCounters: index {} out of range\n", idx);
             return;
         }
-        // SAFETY: By the type invariants the allocation holds `N > idx` counters.
-        unsafe { bindings::net_pcpu_u64_add(self.ptr.as_ptr(), idx, val) };
+        // SAFETY: By the type invariants `ptr` is a per-CPU `Cell<N>` with `N > idx` counters.
+        // With bottom halves disabled the task stays on this CPU and no other writer of this
+        // CPU's counters runs until the update is complete, as `u64_stats_update_begin()`
+        // requires of its writers.
+        unsafe {
+            bindings::local_bh_disable();
+            let c = bindings::this_cpu_ptr(self.ptr.as_ptr().cast()).cast::<Cell<N>>();
+            bindings::u64_stats_update_begin(&raw mut (*c).syncp);
+            bindings::u64_stats_add(&raw mut (*c).vals[idx], val as c_ulong);
+            bindings::u64_stats_update_end(&raw mut (*c).syncp);
+            bindings::local_bh_enable();
+        }
     }
 
     /// Adds one to counter `idx`.
@@ -75,8 +126,22 @@ impl<const N: usize> PcpuCounters<N> {
         if idx >= N {
             return 0;
         }
-        // SAFETY: As for `add`.
-        unsafe { bindings::net_pcpu_u64_sum(self.ptr.as_ptr(), idx) }
+        let mut sum = 0u64;
+        for_each_possible_cpu(|cpu| {
+            // SAFETY: As in `new`; the reader retries while a writer was in the middle of an
+            // update.
+            sum = sum.wrapping_add(unsafe {
+                let c = bindings::per_cpu_ptr(self.ptr.as_ptr().cast(), cpu).cast::<Cell<N>>();
+                loop {
+                    let start = bindings::u64_stats_fetch_begin(&raw const (*c).syncp);
+                    let v = bindings::u64_stats_read(&raw const (*c).vals[idx]);
+                    if !bindings::u64_stats_fetch_retry(&raw const (*c).syncp, start) {
+                        break v;
+                    }
+                }
+            });
+        });
+        sum
     }
 
     /// Returns the sums of all counters.
@@ -88,6 +153,6 @@ impl<const N: usize> PcpuCounters<N> {
 impl<const N: usize> Drop for PcpuCounters<N> {
     fn drop(&mut self) {
         // SAFETY: By the type invariants, `ptr` is our allocation; nobody uses it any more.
-        unsafe { bindings::net_pcpu_u64_free(self.ptr.as_ptr()) };
+        unsafe { bindings::free_percpu(self.ptr.as_ptr().cast()) };
     }
 }

@@ -330,7 +330,8 @@ mod tests {
         Ok(())
     }
 
-    /// The rx handler and the XDP rx handler are registered on a veth and unregistered on drop.
+    /// The rx handler and the XDP rx handler are registered on a veth and unregistered, under
+    /// RTNL or on drop.
     #[test]
     fn rx_xdp_handler_on_veth() -> Result {
         let rtnl = rtnl::lock();
@@ -346,10 +347,12 @@ mod tests {
         );
         reg.unregister(&rtnl);
         check!(!veth.has_rx_handler() && !veth.has_rx_xdp_handler());
-        // Registering again works.
+        // Registering again works; dropping the registration where RTNL is not held takes
+        // RTNL and unregisters.
         let reg = rx_handler::Registration::new(&veth, h, &rtnl)?;
+        drop(rtnl);
         drop(reg);
-        check!(!veth.has_rx_handler());
+        check!(!veth.has_rx_handler() && !veth.has_rx_xdp_handler());
         Ok(())
     }
 }
