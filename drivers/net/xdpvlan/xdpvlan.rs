@@ -38,7 +38,7 @@ use kernel::{
         notifier::{self, Event},
         rcu::RcuArc,
         rtnl::Rtnl,
-        rx_handler::{self, PassOn, Ran, RxHandler, RxResult, XdpRx, XdpVerdict},
+        rx_handler::{self, PassOn, Ran, RxContext, RxHandler, RxResult, XdpRx, XdpVerdict},
         skb::{SkBuff, ETH_HLEN},
         stats::PcpuCounters,
         xdp::{self, Action, Prog, ProgSlot, XmitFrames},
@@ -272,11 +272,11 @@ impl Upper {
 
     /// Runs the device's program in generic mode on an skb received for it; returns the skb if
     /// the program passed it (or if there is no program).
-    fn run_prog_skb(&self, skb: SkBuff, g: &rcu::Guard) -> Option<SkBuff> {
-        let Some(prog) = self.prog.get(g) else {
+    fn run_prog_skb(&self, skb: SkBuff, ctx: &RxContext) -> Option<SkBuff> {
+        let Some(prog) = self.prog.get(ctx.rcu()) else {
             return Some(skb);
         };
-        let (act, skb) = xdp::run_generic(prog, skb);
+        let (act, skb) = xdp::run_generic(prog, skb, ctx);
         self.count_act(act);
         skb
     }
@@ -284,7 +284,7 @@ impl Upper {
 
 impl Demux {
     /// Hands a clone of a multicast skb to `up`, through its program, via the backlog.
-    fn deliver_clone(up: &Dev<XdpVlan>, skb: &SkBuff, g: &rcu::Guard) {
+    fn deliver_clone(up: &Dev<XdpVlan>, skb: &SkBuff, ctx: &RxContext) {
         if !up.is_running() {
             return;
         }
@@ -296,7 +296,7 @@ impl Demux {
         let len = c.len() + ETH_HLEN as u32;
         let data = up.data();
         data.stats.inc(ST_RX_SKB);
-        if let Some(c) = data.run_prog_skb(c, g) {
+        if let Some(c) = data.run_prog_skb(c, ctx) {
             up.count_rx(len);
             c.rx();
         }
@@ -305,21 +305,21 @@ impl Demux {
 
 #[vtable]
 impl RxHandler for Demux {
-    fn handle_skb(&self, skb: SkBuff) -> RxResult {
+    fn handle_skb(&self, skb: SkBuff, ctx: &RxContext) -> RxResult {
         let Some(dst) = skb.eth_dest() else {
             return RxResult::Pass(skb);
         };
-        let g = rcu::read_lock();
-        let Some(table) = self.uppers.get(&g) else {
+        let g = ctx.rcu();
+        let Some(table) = self.uppers.get(g) else {
             return RxResult::Pass(skb);
         };
         if is_multicast_ether_addr(&dst) {
             for e in table.iter() {
-                Self::deliver_clone(&e.dev, &skb, &g);
+                Self::deliver_clone(&e.dev, &skb, ctx);
             }
             return RxResult::Pass(skb);
         }
-        let Some((up, own)) = self.lookup(&dst, &g) else {
+        let Some((up, own)) = self.lookup(&dst, g) else {
             return RxResult::Pass(skb);
         };
         if !up.is_running() {
@@ -338,7 +338,7 @@ impl RxHandler for Demux {
         let len = skb.len() + ETH_HLEN as u32;
         let data = up.data();
         data.stats.inc(ST_RX_SKB);
-        match data.run_prog_skb(skb, &g) {
+        match data.run_prog_skb(skb, ctx) {
             Some(skb) => {
                 up.count_rx(len);
                 RxResult::Another(skb)

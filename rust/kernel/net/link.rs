@@ -945,8 +945,9 @@ impl<T: Driver> Adapter<T> {
 
     /// # Safety
     ///
-    /// Called by the core, as the `setup` callback of a device of `T`, with the arguments and
-    /// in the context (RTNL, softirq) that the callback's documentation gives.
+    /// Called by `alloc_netdev_mqs()` (from `rtnl_create_link()`, with RTNL held) as the link
+    /// type's `setup`, with a device just allocated with a zeroed private area of the size of
+    /// `Priv<T>` that nobody else sees yet.
     unsafe extern "C" fn setup(dev: *mut bindings::net_device) {
         let mut sd = SetupDevice {
             dev,
@@ -968,8 +969,11 @@ impl<T: Driver> Adapter<T> {
 
     /// # Safety
     ///
-    /// Called by the core, as the `priv_destructor` callback of a device of `T`, with the arguments and
-    /// in the context (RTNL, softirq) that the callback's documentation gives.
+    /// Called once per device of `T` as its `priv_destructor`: by `netdev_run_todo()` when the
+    /// unregistered device's last reference is gone (without RTNL), by
+    /// `register_netdevice()` when it fails after `ndo_init`, or by `newlink` below when
+    /// registration failed before that (both with RTNL held). Nobody uses the private area
+    /// any more.
     unsafe extern "C" fn priv_destructor(dev: *mut bindings::net_device) {
         // SAFETY: `dev` is a device of `T`; the core calls this once, when the device is gone
         // (or failed to register), so nobody else uses the data.
@@ -986,8 +990,11 @@ impl<T: Driver> Adapter<T> {
 
     /// # Safety
     ///
-    /// Called by the core, as the `validate` callback of a device of `T`, with the arguments and
-    /// in the context (RTNL, softirq) that the callback's documentation gives.
+    /// Called by `rtnl_newlink()` as the link type's `validate`, with the request's `IFLA_*`
+    /// attributes (`tb`, `IFLA_MAX + 1` entries, each null or valid) and the link type's
+    /// attributes parsed with its policy (`data`, `T::POLICY.len()` entries, or null), and
+    /// the extack or null. It runs under the SRCU read lock of the ops, *before* RTNL
+    /// (`rtnl_nets_lock()`) is taken.
     unsafe extern "C" fn validate(
         tb: *mut *mut bindings::nlattr,
         data: *mut *mut bindings::nlattr,
@@ -1011,8 +1018,10 @@ impl<T: Driver> Adapter<T> {
 
     /// # Safety
     ///
-    /// Called by the core, as the `newlink` callback of a device of `T`, with the arguments and
-    /// in the context (RTNL, softirq) that the callback's documentation gives.
+    /// Called by `rtnl_newlink_create()` (or by [`Registration::create`]) with RTNL held, as
+    /// the link type's `newlink`, with a device of `T` created by `rtnl_create_link()` and not
+    /// registered (its private area zeroed), the request's parameters (valid for the call) and
+    /// the extack or null.
     unsafe extern "C" fn newlink(
         dev: *mut bindings::net_device,
         params: *mut bindings::rtnl_newlink_params,
@@ -1098,8 +1107,9 @@ impl<T: Driver> Adapter<T> {
 
     /// # Safety
     ///
-    /// Called by the core, as the `dellink` callback of a device of `T`, with the arguments and
-    /// in the context (RTNL, softirq) that the callback's documentation gives.
+    /// Called with RTNL held as the link type's `dellink`, for a registered device of `T`: by
+    /// `rtnl_dellink()`, by `rtnl_link_unregister()` for every device of the type and when a
+    /// namespace goes away, with `head`, the list of devices to unregister together.
     unsafe extern "C" fn dellink(dev: *mut bindings::net_device, head: *mut bindings::list_head) {
         // SAFETY: Called with RTNL held on a registered device of `T`, with the list of the
         // devices to unregister together.
@@ -1114,8 +1124,9 @@ impl<T: Driver> Adapter<T> {
 
     /// # Safety
     ///
-    /// Called by the core, as the `ndo_uninit` callback of a device of `T`, with the arguments and
-    /// in the context (RTNL, softirq) that the callback's documentation gives.
+    /// Called by `unregister_netdevice_many_notify()` with RTNL held, as `ndo_uninit` of a
+    /// device of `T` that is being unregistered, once; also by `register_netdevice()` when it
+    /// fails after `ndo_init`. The private data may not have been initialised (the state says).
     unsafe extern "C" fn ndo_uninit(dev: *mut bindings::net_device) {
         // SAFETY: Called with RTNL held on a device of `T`.
         let rtnl = unsafe { Rtnl::assume_held() };
@@ -1131,8 +1142,7 @@ impl<T: Driver> Adapter<T> {
 
     /// # Safety
     ///
-    /// Called by the core, as the `ndo_open` callback of a device of `T`, with the arguments and
-    /// in the context (RTNL, softirq) that the callback's documentation gives.
+    /// Called by `__dev_open()` with RTNL held, as `ndo_open` of a registered device of `T`.
     unsafe extern "C" fn ndo_open(dev: *mut bindings::net_device) -> c_int {
         // SAFETY: Called with RTNL held on a registered device of `T`.
         let (d, rtnl) = unsafe { (Self::dev(dev), Rtnl::assume_held()) };
@@ -1141,8 +1151,8 @@ impl<T: Driver> Adapter<T> {
 
     /// # Safety
     ///
-    /// Called by the core, as the `ndo_stop` callback of a device of `T`, with the arguments and
-    /// in the context (RTNL, softirq) that the callback's documentation gives.
+    /// Called by `__dev_close_many()` with RTNL held, as `ndo_stop` of a registered device of
+    /// `T` that is up.
     unsafe extern "C" fn ndo_stop(dev: *mut bindings::net_device) -> c_int {
         // SAFETY: Called with RTNL held on a registered device of `T`.
         let (d, rtnl) = unsafe { (Self::dev(dev), Rtnl::assume_held()) };
@@ -1151,8 +1161,9 @@ impl<T: Driver> Adapter<T> {
 
     /// # Safety
     ///
-    /// Called by the core, as the `ndo_start_xmit` callback of a device of `T`, with the arguments and
-    /// in the context (RTNL, softirq) that the callback's documentation gives.
+    /// Called by the transmit path (`dev_hard_start_xmit()`, bottom halves disabled) as
+    /// `ndo_start_xmit` of a registered device of `T`, with an skb whose ownership passes to
+    /// the callee.
     unsafe extern "C" fn ndo_start_xmit(
         skb: *mut bindings::sk_buff,
         dev: *mut bindings::net_device,
@@ -1167,8 +1178,9 @@ impl<T: Driver> Adapter<T> {
 
     /// # Safety
     ///
-    /// Called by the core, as the `ndo_set_rx_mode` callback of a device of `T`, with the arguments and
-    /// in the context (RTNL, softirq) that the callback's documentation gives.
+    /// Called by `__dev_set_rx_mode()` as `ndo_set_rx_mode` of a registered device of `T`,
+    /// with the device's address list lock held and bottom halves disabled (RTNL may or may
+    /// not be held).
     unsafe extern "C" fn ndo_set_rx_mode(dev: *mut bindings::net_device) {
         // SAFETY: Called on a registered device of `T`.
         let d = unsafe { Self::dev(dev) };
@@ -1180,8 +1192,8 @@ impl<T: Driver> Adapter<T> {
 
     /// # Safety
     ///
-    /// Called by the core, as the `ndo_get_iflink` callback of a registered device of `T`,
-    /// under RTNL or RCU.
+    /// Called by `dev_get_iflink()` as `ndo_get_iflink` of a registered device of `T`, under
+    /// RTNL or in an RCU read-side critical section.
     unsafe extern "C" fn ndo_get_iflink(dev: *const bindings::net_device) -> c_int {
         // SAFETY: A registered device of `T`.
         let d = unsafe { Self::dev(dev.cast_mut()) };
@@ -1190,8 +1202,8 @@ impl<T: Driver> Adapter<T> {
 
     /// # Safety
     ///
-    /// Called by the core, as the `get_link_net` callback of a registered device of `T`, under
-    /// RTNL or RCU.
+    /// Called by `rtnl_fill_link_netnsid()` as the link type's `get_link_net`, for a
+    /// registered device of `T`, under RTNL or in an RCU read-side critical section.
     unsafe extern "C" fn get_link_net(dev: *const bindings::net_device) -> *mut bindings::net {
         // SAFETY: A registered device of `T`.
         let d = unsafe { Self::dev(dev.cast_mut()) };
@@ -1202,15 +1214,17 @@ impl<T: Driver> Adapter<T> {
 
     /// # Safety
     ///
-    /// Called by the core, as the `get_size` callback of a registered device of `T`.
+    /// Called by `rtnl_link_get_size()` as the link type's `get_size`, for a registered
+    /// device of `T`, while the message for `fill_info` is sized.
     unsafe extern "C" fn get_size(_dev: *const bindings::net_device) -> usize {
         T::POLICY.iter().map(AttrPolicy::dump_size).sum()
     }
 
     /// # Safety
     ///
-    /// Called by the core, as the `fill_info` callback of a registered device of `T`, with a
-    /// message that has the room `get_size` asked for, under RTNL or RCU.
+    /// Called by `rtnl_link_fill()` as the link type's `fill_info`, for a registered device of
+    /// `T`, with a message that has the room `get_size` asked for, under RTNL or in an RCU
+    /// read-side critical section.
     unsafe extern "C" fn fill_info(
         skb: *mut bindings::sk_buff,
         dev: *const bindings::net_device,
@@ -1227,8 +1241,9 @@ impl<T: Driver> Adapter<T> {
 
     /// # Safety
     ///
-    /// Called by the core, as the `ndo_set_mac_address` callback of a device of `T`, with the arguments and
-    /// in the context (RTNL, softirq) that the callback's documentation gives.
+    /// Called by `netif_set_mac_address()` with RTNL held, as `ndo_set_mac_address` of a
+    /// registered device of `T`, with a `struct sockaddr_storage` whose data holds at least the
+    /// device's address length (6 bytes for the Ethernet devices of `T`).
     unsafe extern "C" fn ndo_set_mac_address(
         dev: *mut bindings::net_device,
         p: *mut c_void,
@@ -1254,8 +1269,8 @@ impl<T: Driver> Adapter<T> {
 
     /// # Safety
     ///
-    /// Called by the core, as the `ndo_change_mtu` callback of a device of `T`, with the arguments and
-    /// in the context (RTNL, softirq) that the callback's documentation gives.
+    /// Called by `netif_set_mtu_ext()` with RTNL held, as `ndo_change_mtu` of a registered
+    /// device of `T`, with an MTU within the device's range.
     unsafe extern "C" fn ndo_change_mtu(dev: *mut bindings::net_device, mtu: c_int) -> c_int {
         from_result(|| {
             // SAFETY: Called with RTNL held on a registered device of `T`.
@@ -1270,8 +1285,9 @@ impl<T: Driver> Adapter<T> {
 
     /// # Safety
     ///
-    /// Called by the core, as the `ndo_bpf` callback of a device of `T`, with the arguments and
-    /// in the context (RTNL, softirq) that the callback's documentation gives.
+    /// Called by `dev_xdp_install()` (or `dev_xdp_propagate()`) with RTNL held, as `ndo_bpf` of
+    /// a registered device of `T`, with a valid command; for `XDP_SETUP_PROG` its program is
+    /// null or a reference that passes to the callee, and its extack is null or valid.
     unsafe extern "C" fn ndo_bpf(
         dev: *mut bindings::net_device,
         bpf: *mut bindings::netdev_bpf,
@@ -1303,8 +1319,9 @@ impl<T: Driver> Adapter<T> {
 
     /// # Safety
     ///
-    /// Called by the core, as the `ndo_xdp_xmit` callback of a device of `T`, with the arguments and
-    /// in the context (RTNL, softirq) that the callback's documentation gives.
+    /// Called by the XDP redirect path (`bq_xmit_all()`, in softirq) as `ndo_xdp_xmit` of a
+    /// registered device of `T`, with `n` valid frames that the callee owns until it reports
+    /// how many it took (the rest the caller frees).
     unsafe extern "C" fn ndo_xdp_xmit(
         dev: *mut bindings::net_device,
         n: c_int,
@@ -1328,8 +1345,7 @@ impl<T: Driver> Adapter<T> {
 
     /// # Safety
     ///
-    /// Called by the core, as the `get_sset_count` callback of a device of `T`, with the arguments and
-    /// in the context (RTNL, softirq) that the callback's documentation gives.
+    /// Called by the ethtool core with RTNL held, as `get_sset_count` of a device of `T`.
     unsafe extern "C" fn get_sset_count(_dev: *mut bindings::net_device, sset: c_int) -> c_int {
         if sset as u32 == bindings::ethtool_stringset_ETH_SS_STATS {
             T::ETHTOOL_STATS.len() as c_int
@@ -1340,8 +1356,8 @@ impl<T: Driver> Adapter<T> {
 
     /// # Safety
     ///
-    /// Called by the core, as the `get_strings` callback of a device of `T`, with the arguments and
-    /// in the context (RTNL, softirq) that the callback's documentation gives.
+    /// Called by the ethtool core with RTNL held, as `get_strings` of a device of `T`, with
+    /// `data` valid for `get_sset_count(sset)` strings of `ETH_GSTRING_LEN` bytes.
     unsafe extern "C" fn get_strings(_dev: *mut bindings::net_device, sset: u32, data: *mut u8) {
         if sset != bindings::ethtool_stringset_ETH_SS_STATS {
             return;
@@ -1362,8 +1378,8 @@ impl<T: Driver> Adapter<T> {
 
     /// # Safety
     ///
-    /// Called by the core, as the `get_ethtool_stats` callback of a device of `T`, with the arguments and
-    /// in the context (RTNL, softirq) that the callback's documentation gives.
+    /// Called by the ethtool core with RTNL held, as `get_ethtool_stats` of a registered
+    /// device of `T`, with `data` valid for `get_sset_count(ETH_SS_STATS)` values.
     unsafe extern "C" fn get_ethtool_stats(
         dev: *mut bindings::net_device,
         _stats: *mut bindings::ethtool_stats,

@@ -39,13 +39,34 @@ use crate::{
     bindings,
     error::to_result,
     prelude::*,
-    sync::{aref::ARef, Arc},
+    sync::{aref::ARef, rcu, Arc},
 };
 use core::{marker::PhantomData, mem::MaybeUninit};
 
 /// The brand of one call of the XDP rx handler: an invariant lifetime, which the handler cannot
 /// name outside the call.
 type Brand<'id> = PhantomData<fn(&'id ()) -> &'id ()>;
+
+/// The context of the skb rx handler: the receive path of the lower device, in softirq (or with
+/// bottom halves disabled), inside an RCU read-side critical section.
+///
+/// Functions that need that context ([`xdp::run_generic`](super::xdp::run_generic),
+/// [`SkBuff::receive`]) take a reference to it; only the rx handler's adapter creates one.
+///
+/// # Invariants
+///
+/// The current CPU is in the receive path (bottom halves disabled) for as long as the object
+/// exists, and `guard` holds the RCU read lock.
+pub struct RxContext {
+    guard: rcu::Guard,
+}
+
+impl RxContext {
+    /// Returns the RCU read-side critical section the handler runs in.
+    pub fn rcu(&self) -> &rcu::Guard {
+        &self.guard
+    }
+}
 
 /// What the skb rx handler did with an skb (`rx_handler_result_t`).
 pub enum RxResult {
@@ -314,7 +335,7 @@ impl<'a, 'id> XdpRan<'a, 'id> {
 /// use kernel::net::{
 ///     device::Net,
 ///     rtnl,
-///     rx_handler::{self, RxHandler, RxResult, XdpRx, XdpVerdict},
+///     rx_handler::{self, RxContext, RxHandler, RxResult, XdpRx, XdpVerdict},
 ///     skb::SkBuff,
 /// };
 /// use kernel::sync::Arc;
@@ -323,7 +344,7 @@ impl<'a, 'id> XdpRan<'a, 'id> {
 ///
 /// #[vtable]
 /// impl RxHandler for Observer {
-///     fn handle_skb(&self, skb: SkBuff) -> RxResult {
+///     fn handle_skb(&self, skb: SkBuff, _ctx: &RxContext) -> RxResult {
 ///         RxResult::Pass(skb)
 ///     }
 ///
@@ -342,8 +363,8 @@ impl<'a, 'id> XdpRan<'a, 'id> {
 /// ```
 #[vtable]
 pub trait RxHandler: Send + Sync + Sized + 'static {
-    /// Handles an skb received on the lower device.
-    fn handle_skb(&self, skb: SkBuff) -> RxResult;
+    /// Handles an skb received on the lower device, in the receive path (`ctx`).
+    fn handle_skb(&self, skb: SkBuff, ctx: &RxContext) -> RxResult;
 
     /// Handles a frame that the lower driver's XDP program passed, before an skb exists.
     ///
@@ -376,8 +397,13 @@ impl<H: RxHandler> Adapter<H> {
             unsafe { *pskb = skb.into_raw() };
             return bindings::rx_handler_result_RX_HANDLER_PASS;
         };
+        // INVARIANT: The core calls rx handlers from `__netif_receive_skb_core()`, in the
+        // receive path with bottom halves disabled; the guard nests in its RCU read lock.
+        let ctx = RxContext {
+            guard: rcu::read_lock(),
+        };
         // SAFETY (of writing `*pskb` below): `pskb` is valid for the duration of the call.
-        match h.handle_skb(skb) {
+        match h.handle_skb(skb, &ctx) {
             RxResult::Consumed => bindings::rx_handler_result_RX_HANDLER_CONSUMED,
             RxResult::Another(skb) => {
                 // SAFETY: See above.

@@ -159,9 +159,11 @@ impl SkBuff {
         unsafe { Self::from_raw(c) }.ok_or(ENOMEM)
     }
 
-    /// Passes a received skb to the stack from softirq context (`netif_receive_skb()`).
-    pub fn receive(self) {
-        // SAFETY: Ownership passes to the stack.
+    /// Passes a received skb to the stack from the receive path (`netif_receive_skb()`), which
+    /// `_ctx` proves. Elsewhere use [`SkBuff::rx`].
+    pub fn receive(self, _ctx: &super::rx_handler::RxContext) {
+        // SAFETY: Ownership passes to the stack; the function wants the receive path (bottom
+        // halves disabled, RCU), which `_ctx` proves.
         unsafe { bindings::netif_receive_skb(self.into_raw()) };
     }
 

@@ -15,6 +15,7 @@
 use super::{
     device::{Device, MacAddr, ETH_ALEN},
     rtnl::Rtnl,
+    rx_handler::RxContext,
     skb::SkBuff,
 };
 use crate::{
@@ -467,20 +468,22 @@ impl Iterator for XmitFrames<'_> {
 /// what it returned, and returns the action with the skb if it is still the caller's, which
 /// is the case for [`Action::Pass`] only.
 ///
-/// The program sees the frame as received on `skb`'s device (set it first). Must be called in
-/// the receive path (softirq, or BH disabled), inside an RCU read-side critical section.
+/// The program sees the frame as received on `skb`'s device (set it first). It runs in the
+/// receive path (`_ctx`: bottom halves disabled, inside an RCU read-side critical section), as
+/// the program and its redirect information require.
 ///
 /// Generic XDP may reallocate the skb's head, which must not happen to a shared skb (pktgen,
 /// for one, sends skbs it keeps a reference to): a shared `skb` is first replaced by a clone
 /// ([`SkBuff::unshare`]). If that fails the skb is freed without running the program, and the
 /// result is [`Action::Drop`].
-pub fn run_generic(prog: &Prog, skb: SkBuff) -> (Action, Option<SkBuff>) {
+pub fn run_generic(prog: &Prog, skb: SkBuff, _ctx: &RxContext) -> (Action, Option<SkBuff>) {
     let Some(skb) = skb.unshare() else {
         return (Action::Drop, None);
     };
     let mut raw = skb.into_raw();
-    // SAFETY: `raw` is an owned, unshared skb in the receive path; the function consumes it
-    // unless the action is XDP_PASS, and may replace it by a copy, written back to `raw`.
+    // SAFETY: `raw` is an owned, unshared skb; `_ctx` proves the receive path. The function
+    // consumes the skb unless the action is XDP_PASS, and may replace it by a copy, written
+    // back to `raw`.
     let act = Action::from_raw(unsafe { bindings::do_xdp_generic_act(prog.as_raw(), &mut raw) });
     if act == Action::Pass {
         // SAFETY: On XDP_PASS the caller owns the (possibly new) skb.

@@ -15,7 +15,7 @@ use kernel::{
         device::Net,
         link::{self, Dev, ExtAck, NewDevice, NewLinkParams},
         rtnl::{self, Rtnl},
-        rx_handler::{self, RxHandler, RxResult, XdpRx, XdpVerdict},
+        rx_handler::{self, RxContext, RxHandler, RxResult, XdpRx, XdpVerdict},
         skb::SkBuff,
         xdp::{Prog, ProgSlot},
     },
@@ -162,7 +162,7 @@ struct TestHandler;
 
 #[vtable]
 impl RxHandler for TestHandler {
-    fn handle_skb(&self, skb: SkBuff) -> RxResult {
+    fn handle_skb(&self, skb: SkBuff, _ctx: &RxContext) -> RxResult {
         RxResult::Pass(skb)
     }
 
