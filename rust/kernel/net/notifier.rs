@@ -53,6 +53,31 @@ impl Event {
 /// A netdevice notifier.
 ///
 /// It is `'static`: a leaked [`Registration`] keeps it registered for good.
+///
+/// # Examples
+///
+/// ```
+/// use core::sync::atomic::{AtomicUsize, Ordering};
+/// use kernel::net::{device::Device, notifier::{self, Event}, rtnl::Rtnl};
+///
+/// struct CountRegister(AtomicUsize);
+///
+/// impl notifier::Notifier for CountRegister {
+///     fn notify(&self, event: Event, _dev: &Device, _rtnl: &Rtnl) {
+///         if event == Event::Register {
+///             self.0.fetch_add(1, Ordering::Relaxed);
+///         }
+///     }
+/// }
+///
+/// let reg = KBox::pin_init(
+///     notifier::Registration::new(CountRegister(AtomicUsize::new(0))),
+///     GFP_KERNEL,
+/// )?;
+/// // Registering replayed `NETDEV_REGISTER` for the devices that exist (`lo` at least).
+/// assert!(reg.notifier().0.load(Ordering::Relaxed) >= 1);
+/// # Ok::<(), Error>(())
+/// ```
 pub trait Notifier: Send + Sync + 'static {
     /// Called for every event of every device in every namespace, with RTNL held. Errors are
     /// ignored by the core for most events; the notifier returns `NOTIFY_DONE`.
@@ -100,6 +125,11 @@ impl<N: Notifier> Registration<N> {
             }),
             _pin: PhantomPinned,
         })
+    }
+
+    /// Returns the notifier.
+    pub fn notifier(&self) -> &N {
+        &self.inner
     }
 
     /// # Safety

@@ -257,6 +257,21 @@ case_no_native() {
 	result "native: an upper created with XDPVLAN_F_NO_NATIVE takes the skb path"
 }
 
+case_show() {
+	local want
+	FAILS=
+	python3 "$DIR/xv_nl.py" v0 u4 1=1 >/dev/null || FAILS="$FAILS create"
+	want="kind=xdpvlan link=$(cat /sys/class/net/v0/ifindex) 1=1"
+	out=$(python3 "$DIR/xv_nl.py" --show u4)
+	[ "$out" = "$want" ] || FAILS="$FAILS u4:'$out'(want '$want')"
+	want="kind=xdpvlan link=$(cat /sys/class/net/v0/ifindex) 1=0"
+	out=$(python3 "$DIR/xv_nl.py" --show u1)
+	[ "$out" = "$want" ] || FAILS="$FAILS u1:'$out'(want '$want')"
+	ip -o link show u4 | grep -q ' u4@v0:' || FAILS="$FAILS ip-link:'$(ip -o link show u4 | cut -c1-40)'"
+	ip link del u4
+	result "ip link shows an upper as upper@lower with the flags it was created with"
+}
+
 # reject DESCRIPTION MESSAGE CMD...: CMD fails, says MESSAGE, changes nothing.
 reject() {
 	local desc=$1 msg=$2 before after out
@@ -465,7 +480,7 @@ if [ "$(id -u)" != 0 ] || ! command -v bpftool >/dev/null || [ ! -f "$OBJ" ]; th
 	ktap_skip_all "needs root, bpftool and the built BPF object"
 	exit "$KSFT_SKIP"
 fi
-ktap_set_plan 47
+ktap_set_plan 48
 if ! setup; then
 	ktap_exit_fail_msg "setup failed"
 fi
@@ -486,6 +501,7 @@ for m in native skb; do
 done
 set_mode native
 case_no_native
+case_show
 case_pktgen native
 case_pktgen none
 

@@ -1,11 +1,14 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-2.0
 """Create an xdpvlan device with raw rtnetlink, to pass IFLA_INFO_DATA
-attributes that iproute2 does not know, and print the kernel's answer.
+attributes that iproute2 does not know, and print the kernel's answer; or
+show the link type attributes the kernel dumps for a device.
 
   xv_nl.py LOWER NAME [TYPE=U32VALUE ...]
-
-Prints 'ok', or 'error ERRNO: EXTACK MESSAGE' and exits 1.
+    Prints 'ok', or 'error ERRNO: EXTACK MESSAGE' and exits 1.
+  xv_nl.py --show NAME
+    Prints 'kind=KIND link=IFINDEX' and then TYPE=U32VALUE for each
+    attribute of IFLA_INFO_DATA, on one line.
 """
 
 import os
@@ -13,7 +16,7 @@ import socket
 import struct
 import sys
 
-RTM_NEWLINK = 16
+RTM_NEWLINK, RTM_GETLINK = 16, 18
 NLM_F_REQUEST, NLM_F_ACK, NLM_F_EXCL, NLM_F_CREATE = 1, 4, 0x200, 0x400
 NLM_F_CAPPED, NLM_F_ACK_TLVS = 0x100, 0x200
 NLMSG_ERROR = 2
@@ -29,7 +32,45 @@ def nla(t, payload):
     return struct.pack('=HH', n, t) + payload + b'\0' * (-n % 4)
 
 
+def attrs(buf):
+    """Yields (type, payload) of the netlink attributes in buf."""
+    off = 0
+    while off + 4 <= len(buf):
+        n, t = struct.unpack('=HH', buf[off:off + 4])
+        if n < 4:
+            return
+        yield t & 0x3fff, buf[off + 4:off + n]
+        off += (n + 3) & ~3
+
+
+def show(name):
+    body = struct.pack('=BxHiII', socket.AF_UNSPEC, 0, 0, 0, 0)
+    body += nla(IFLA_IFNAME, name.encode() + b'\0')
+    msg = struct.pack('=IHHII', 16 + len(body), RTM_GETLINK, NLM_F_REQUEST, 1, 0) + body
+    s = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, socket.NETLINK_ROUTE)
+    s.send(msg)
+    r = s.recv(65536)
+    _, typ, _, _, _ = struct.unpack('=IHHII', r[:16])
+    if typ != RTM_NEWLINK:
+        sys.exit(f'no such device: {name}')
+    kind, link, data = '?', 0, []
+    for t, p in attrs(r[32:]):
+        if t == IFLA_LINK:
+            link = struct.unpack('=I', p[:4])[0]
+        elif t == IFLA_LINKINFO:
+            for it, ip in attrs(p):
+                if it == IFLA_INFO_KIND:
+                    kind = ip.rstrip(b'\0').decode()
+                elif it == IFLA_INFO_DATA:
+                    data = [f'{dt}={struct.unpack("=I", dp[:4])[0]}'
+                            for dt, dp in attrs(ip) if len(dp) >= 4]
+    print(' '.join([f'kind={kind}', f'link={link}'] + data))
+
+
 def main():
+    if sys.argv[1] == '--show':
+        show(sys.argv[2])
+        return
     lower, name = sys.argv[1], sys.argv[2]
     data = b''
     for a in sys.argv[3:]:
