@@ -321,6 +321,7 @@ impl Device {
     /// # Ok::<(), Error>(())
     /// ```
     pub fn uppers<'a>(&'a self, _guard: &'a rcu::Guard) -> Uppers<'a> {
+        // INVARIANT: The walk starts at the list head; `_guard` holds the RCU read lock for `'a`.
         Uppers {
             dev: self,
             // SAFETY: The device is valid; the walk starts at the head of its upper list.

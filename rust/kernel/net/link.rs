@@ -50,6 +50,11 @@ use core::{
 
 /// The extended acknowledgement of a netlink request, where errors are explained to the user
 /// (`ip` prints the message).
+///
+/// # Invariants
+///
+/// The pointer is null or the valid extack of the request being handled; objects are only made
+/// by the callbacks of this module and lent out by reference for the callback.
 pub struct ExtAck(*mut bindings::netlink_ext_ack);
 
 impl ExtAck {
@@ -130,6 +135,11 @@ impl AttrPolicy {
 ///
 /// Only attributes of the link type's [`Driver::POLICY`] can be put, with their policy's type:
 /// the core reserved room for exactly those.
+///
+/// # Invariants
+///
+/// `skb` is the message that the `fill_info` call being handled fills, for `'a`; `policy` is the
+/// link type's policy.
 pub struct InfoMsg<'a> {
     skb: *mut bindings::sk_buff,
     policy: &'static [AttrPolicy],
@@ -202,6 +212,11 @@ fn as_u32(p: &[u8]) -> Option<u32> {
 
 /// The attributes of a link request: the generic `IFLA_*` ones and the link type's
 /// `IFLA_INFO_DATA` ones, already validated against their policies.
+///
+/// # Invariants
+///
+/// `tb` is null or has `IFLA_MAX + 1` entries, `data` is null or has `ndata` entries, each entry
+/// null or a valid attribute of the request, for `'a`.
 pub struct LinkAttrs<'a> {
     tb: *mut *mut bindings::nlattr,
     data: *mut *mut bindings::nlattr,
@@ -273,6 +288,11 @@ impl<'a> LinkAttrs<'a> {
 }
 
 /// The parameters of a request to create a device (`struct rtnl_newlink_params`).
+///
+/// # Invariants
+///
+/// `raw` points to the valid parameters of the request being handled, for `'a`, and `attrs`
+/// are its attributes.
 pub struct NewLinkParams<'a> {
     raw: *mut bindings::rtnl_newlink_params,
     attrs: LinkAttrs<'a>,
@@ -316,6 +336,10 @@ pub mod xdp_features {
 }
 
 /// A device being set up, right after allocation (see [`Driver::setup`]).
+///
+/// # Invariants
+///
+/// `dev` is a device just allocated by the core, which nobody else sees, for `'a`.
 pub struct SetupDevice<'a> {
     dev: *mut bindings::net_device,
     _p: PhantomData<&'a mut ()>,
@@ -949,6 +973,7 @@ impl<T: Driver> Adapter<T> {
     /// type's `setup`, with a device just allocated with a zeroed private area of the size of
     /// `Priv<T>` that nobody else sees yet.
     unsafe extern "C" fn setup(dev: *mut bindings::net_device) {
+        // INVARIANT: The core passes a device it just allocated.
         let mut sd = SetupDevice {
             dev,
             _p: PhantomData,
@@ -1001,12 +1026,14 @@ impl<T: Driver> Adapter<T> {
         extack: *mut bindings::netlink_ext_ack,
     ) -> c_int {
         from_result(|| {
+            // INVARIANT: The core passes the request's parsed attributes (see `# Safety`).
             let attrs = LinkAttrs {
                 tb,
                 data,
                 ndata: T::POLICY.len(),
                 _p: PhantomData,
             };
+            // INVARIANT: The request's extack or null.
             let extack = ExtAck(extack);
             if attrs.first_unknown_data(T::POLICY.len().max(1)).is_some() {
                 return Err(extack.err(EINVAL, c"unknown link type attribute"));
@@ -1029,7 +1056,8 @@ impl<T: Driver> Adapter<T> {
     ) -> c_int {
         from_result(|| {
             // SAFETY: The core calls `newlink` with RTNL held, valid parameters and a new device
-            // of `T` that is not registered yet.
+            // of `T` that is not registered yet. INVARIANT: The request's parameters and their
+            // parsed attributes (`data` has one entry per policy entry).
             let (rtnl, p, nd) = unsafe {
                 (
                     Rtnl::assume_held(),
@@ -1047,6 +1075,7 @@ impl<T: Driver> Adapter<T> {
                     },
                 )
             };
+            // INVARIANT: The request's extack or null.
             let extack = ExtAck(extack);
             // SAFETY: The private area is a zeroed `Priv<T>` (state `STATE_EMPTY`, no GRO
             // cells), pinned in the device's allocation.
@@ -1231,6 +1260,7 @@ impl<T: Driver> Adapter<T> {
     ) -> c_int {
         // SAFETY: A registered device of `T`.
         let d = unsafe { Self::dev(dev.cast_mut()) };
+        // INVARIANT: The message of this call and `T`'s policy.
         let mut msg = InfoMsg {
             skb,
             policy: T::POLICY,
@@ -1299,7 +1329,8 @@ impl<T: Driver> Adapter<T> {
                 return Err(EINVAL);
             }
             // SAFETY: For `XDP_SETUP_PROG` the union holds the program (null to detach, else a
-            // reference moved to the driver) and the extack.
+            // reference moved to the driver) and the extack. INVARIANT: The request's extack or
+            // null.
             let (prog, extack) = unsafe {
                 let s = &(*bpf).__bindgen_anon_1.__bindgen_anon_1;
                 (s.prog, ExtAck(s.extack))
