@@ -45,7 +45,7 @@ use kernel::{
     },
     new_mutex, pr_warn_once,
     prelude::*,
-    sync::{aref::ARef, rcu, Arc, Mutex},
+    sync::{aref::ARef, rcu, Arc, Mutex, UniqueArc},
 };
 
 module! {
@@ -118,9 +118,12 @@ struct Entry {
     dev: ARef<Dev<XdpVlan>>,
 }
 
+/// The uppers of a lower device, as the receive path finds them.
+type Table = KVec<Entry>;
+
 /// The receive side of a lower device: its xdpvlan uppers, by address.
 struct Demux {
-    uppers: RcuArc<KVec<Entry>>,
+    uppers: RcuArc<Table>,
 }
 
 impl Demux {
@@ -157,6 +160,9 @@ struct Port {
     demux: Arc<Demux>,
     #[pin]
     reg: Mutex<Option<rx_handler::Registration<Demux>>>,
+    /// An empty table with room for all uppers but one (see [`Port::add`]).
+    #[pin]
+    spare: Mutex<Option<UniqueArc<Table>>>,
 }
 
 const EBUSY_MSG: &CStr =
@@ -185,6 +191,7 @@ impl Port {
             pin_init!(Port {
                 demux,
                 reg <- new_mutex!(None),
+                spare <- new_mutex!(None),
             }),
             GFP_KERNEL,
         )
@@ -217,23 +224,49 @@ impl Port {
         })
     }
 
-    /// Publishes the uppers' table with `add` added and `remove` removed, with current
-    /// addresses.
-    fn update(&self, add: Option<&Dev<XdpVlan>>, remove: Option<&Device>) -> Result {
-        let old = self.demux.uppers.get_arc();
-        let mut t = KVec::new();
-        for e in old.iter().flat_map(|o| o.iter()) {
-            if remove.is_some_and(|r| r.is(&e.dev)) {
-                continue;
+    /// Publishes `new` as the uppers' table (an empty one as none) and keeps the old one's
+    /// memory as the spare, emptied, if nobody else holds it (after the grace period that
+    /// `replace` waits for, only an unlucky `get_arc` could).
+    fn publish(&self, new: Option<Arc<Table>>) {
+        let new = new.filter(|t| !t.is_empty());
+        if let Some(old) = self.demux.uppers.replace(new) {
+            if let Some(old) = Arc::into_unique_or_drop(old) {
+                let mut old = Pin::into_inner(old);
+                // Drops the old table's references to the uppers.
+                old.clear();
+                let mut spare = self.spare.lock();
+                if spare.as_ref().is_none_or(|s| s.capacity() < old.capacity()) {
+                    *spare = Some(old);
+                }
             }
+        }
+    }
+
+    /// Returns a copy of the table with `add` added and `addr` as the address of `changed`,
+    /// in new memory. Fails with `ENOMEM`, changing nothing.
+    fn build(
+        &self,
+        add: Option<&Dev<XdpVlan>>,
+        changed: Option<(&Device, &MacAddr)>,
+    ) -> Result<Arc<Table>> {
+        // A reference of our own, dropped before the table is replaced (see `publish`).
+        let old = self.demux.uppers.get_arc();
+        let n = old.as_ref().map_or(0, |t| t.len()) + usize::from(add.is_some());
+        let mut t = KVec::with_capacity(n, GFP_KERNEL)?;
+        for e in old.iter().flat_map(|o| o.iter()) {
+            let addr = match changed {
+                Some((c, a)) if c.is(&e.dev) => *a,
+                _ => e.addr,
+            };
             t.push(
                 Entry {
-                    addr: e.dev.addr().unwrap_or([0; ETH_ALEN]),
+                    addr,
                     dev: e.dev.clone(),
                 },
                 GFP_KERNEL,
             )?;
         }
+        drop(old);
         if let Some(d) = add {
             t.push(
                 Entry {
@@ -243,13 +276,61 @@ impl Port {
                 GFP_KERNEL,
             )?;
         }
-        let new = if t.is_empty() {
-            None
-        } else {
-            Some(Arc::new(t, GFP_KERNEL)?)
-        };
-        drop(self.demux.uppers.replace(new));
+        Ok(Arc::new(t, GFP_KERNEL)?)
+    }
+
+    /// Adds an upper to the table. Also makes sure that there is a spare table with room for
+    /// all but one of the uppers, so that [`Port::remove`] needs no memory.
+    fn add(&self, d: &Dev<XdpVlan>) -> Result {
+        let new = self.build(Some(d), None)?;
+        let need = new.len() - 1;
+        {
+            let mut spare = self.spare.lock();
+            if spare.as_ref().is_none_or(|s| s.capacity() < need) {
+                *spare = Some(UniqueArc::new(
+                    KVec::with_capacity(need, GFP_KERNEL)?,
+                    GFP_KERNEL,
+                )?);
+            }
+        }
+        self.publish(Some(new));
         Ok(())
+    }
+
+    /// Removes an upper from the table, in its teardown: without allocating (the spare table
+    /// has room), so that it cannot fail and leave a reference that unregistration would wait
+    /// for forever. Waits for one grace period.
+    fn remove(&self, d: &Device) {
+        // Taking a reference allocates nothing; it is dropped before the table is replaced.
+        let Some(old) = self.demux.uppers.get_arc() else {
+            return;
+        };
+        if !old.iter().any(|e| d.is(&e.dev)) {
+            return;
+        }
+        let spare = self.spare.lock().take();
+        let Some(mut t) = spare else {
+            // Only if recycling a table failed, which nothing but a racing `get_arc` causes.
+            drop(old);
+            pr_warn!("xdpvlan: no spare table; removing an upper empties its lower's table\n");
+            self.publish(None);
+            return;
+        };
+        for e in old.iter().filter(|e| !d.is(&e.dev)) {
+            // `add` made the spare big enough: this cannot fail.
+            let _ = t.push_within_capacity(Entry {
+                addr: e.addr,
+                dev: e.dev.clone(),
+            });
+        }
+        drop(old);
+        self.publish(Some(t.into()));
+    }
+
+    /// Empties the table, when the lower device goes away with all its uppers: one grace
+    /// period for all of them rather than one each.
+    fn clear(&self) {
+        self.publish(None);
     }
 
     /// Unregisters the rx handlers if no upper is left. Called with RTNL held.
@@ -528,7 +609,7 @@ impl link::Driver for XdpVlan {
             data.port.release_if_unused(rtnl);
             return Err(e);
         }
-        if let Err(e) = data.port.update(Some(dev), None) {
+        if let Err(e) = data.port.add(dev) {
             data.lower.unlink_upper(dev, rtnl);
             data.port.release_if_unused(rtnl);
             return Err(e);
@@ -539,9 +620,7 @@ impl link::Driver for XdpVlan {
 
     fn uninit(dev: &Dev<Self>, rtnl: &Rtnl) {
         let data = dev.data();
-        if data.port.update(None, Some(dev)).is_err() {
-            pr_warn!("xdpvlan: out of memory removing a device from its lower's table\n");
-        }
+        data.port.remove(dev);
         data.lower.unlink_upper(dev, rtnl);
         data.port.release_if_unused(rtnl);
         drop(data.prog.replace(None, rtnl));
@@ -595,6 +674,8 @@ impl link::Driver for XdpVlan {
         if data.lower.addr().as_ref() == Some(addr) || data.port.addr_busy(addr, Some(dev)) {
             return Err(EADDRINUSE);
         }
+        // Everything that can fail first: the new table, the lower's filter.
+        let table = data.port.build(None, Some((dev, addr)))?;
         let old = dev.addr();
         if dev.is_running() {
             data.lower.uc_add(addr, rtnl)?;
@@ -603,7 +684,8 @@ impl link::Driver for XdpVlan {
             }
         }
         dev.set_addr(addr, rtnl);
-        data.port.update(None, None)
+        data.port.publish(Some(table));
+        Ok(())
     }
 
     fn change_mtu(dev: &Dev<Self>, mtu: u32, _rtnl: &Rtnl) -> Result {
@@ -709,6 +791,13 @@ impl LowerWatch {
     /// allocating: one at a time, outside the walk (unregistering sleeps). An upper that is
     /// already being unregistered (with the lower, in the same batch) is skipped.
     fn unregister_uppers(lower: &Device, rtnl: &Rtnl) {
+        let port = lower
+            .uppers(&rcu::read_lock())
+            .find_map(|u| Dev::<XdpVlan>::downcast(u).map(|d| d.data().port.clone()));
+        // All of the lower's uppers go: one grace period rather than one each.
+        if let Some(p) = port {
+            p.clear();
+        }
         let mut skip = 0;
         loop {
             let next = lower
