@@ -41,7 +41,7 @@ cleanup() {
 	[ -d $PG ] && ip netns exec "$PEER" sh -c "echo stop > $PG/pgctrl" 2>/dev/null
 	for p in $(jobs -p); do kill "$p" 2>/dev/null; done
 	wait 2>/dev/null
-	for d in wu2 wu1 u4 u3 u2 u1 v0 vr0 w0; do ip link del "$d" 2>/dev/null; done
+	for d in wu2 wu1 u4 u3 u2 u1 v0 vr0 w0 m0; do ip link del "$d" 2>/dev/null; done
 	ip netns del "$PEER" 2>/dev/null
 	rm -rf "$PROGS" "$MAPS" "$TMP"
 	rmmod xdpvlan 2>/dev/null
@@ -474,13 +474,56 @@ case_lower_del_under_load() {
 	result "$desc"
 }
 
+# 200 uppers on one lower, one of them dropping a pktgen flood on the native
+# path: 100 deleted one by one (one ip -batch), then the lower with the other
+# 100. Every upper must go, within the time limit; the times are reported.
+case_many_uppers_del() {
+	local desc="200 uppers deleted (100 one by one, 100 with their lower) under a pktgen flood"
+	local n=200 i pid t0 t1 t2 left
+	if ! pg_load; then
+		ktap_test_skip "$desc (no pktgen module)"
+		return
+	fi
+	ip link add m0 type veth peer name m1 netns "$PEER" && ip link set m0 up &&
+		ip -n "$PEER" link set m1 up &&
+		ip link set m0 xdpdrv pinned "$PROGS/xv_pass" || FAILS="$FAILS setup"
+	for i in $(seq 1 $n); do
+		printf 'link add link m0 name mu%d address 02:00:00:0b:%02x:%02x type xdpvlan\n' \
+			"$i" $((i >> 8)) $((i & 255))
+	done >"$TMP/many.add"
+	ip -batch "$TMP/many.add" || FAILS="$FAILS create"
+	ip link set mu1 up && ip link set mu1 xdp pinned "$PROGS/xv_drop" || FAILS="$FAILS mu1"
+	pg_send m1 02:00:00:0b:00:01 0 &
+	pid=$!
+	# Traffic is flowing when mu1's program has dropped frames.
+	for i in $(seq 1 300); do
+		[ "$(stat_of mu1 xdp_drop)" -gt 0 ] 2>/dev/null && break
+		sleep 0.1
+	done
+	[ "$(stat_of mu1 xdp_drop)" -gt 0 ] 2>/dev/null || FAILS="$FAILS no-traffic"
+	for i in $(seq 101 $n); do echo "link del mu$i"; done >"$TMP/many.del"
+	t0=$(date +%s%N)
+	timeout 300 ip -batch "$TMP/many.del" || FAILS="$FAILS del-uppers"
+	t1=$(date +%s%N)
+	timeout 300 ip link del m0 || FAILS="$FAILS del-lower"
+	t2=$(date +%s%N)
+	pg_stop
+	wait $pid 2>/dev/null
+	ktap_print_msg "100 uppers deleted one by one in $(((t1 - t0) / 1000000)) ms," \
+		"the lower with 100 uppers in $(((t2 - t1) / 1000000)) ms"
+	left=$(ip -o link show | grep -c ' mu[0-9]*@')
+	[ "$left" = 0 ] || FAILS="$FAILS left=$left"
+	ip -n "$PEER" link show m1 >/dev/null 2>&1 && FAILS="$FAILS peer-left"
+	result "$desc"
+}
+
 trap cleanup EXIT
 ktap_print_header
 if [ "$(id -u)" != 0 ] || ! command -v bpftool >/dev/null || [ ! -f "$OBJ" ]; then
 	ktap_skip_all "needs root, bpftool and the built BPF object"
 	exit "$KSFT_SKIP"
 fi
-ktap_set_plan 48
+ktap_set_plan 49
 if ! setup; then
 	ktap_exit_fail_msg "setup failed"
 fi
@@ -528,5 +571,6 @@ case_netns
 case_nested_del
 case_lower_del
 case_lower_del_under_load
+case_many_uppers_del
 case_rmmod_under_load
 ktap_finished
