@@ -14,6 +14,14 @@ phase() { log "[$(( $(date +%s) - t0 )) s] $*"; }
 
 phase "host tools"
 "$XDPRX_TOP/scripts/deps.sh"
+# The verdict's own checks first: a harness that cannot see a failure mode
+# makes every result below worthless.
+host=$(mktemp -d)
+trap 'rm -rf "$host"' EXIT
+phase "test harness self-check"
+rc=0
+python3 "$XDPRX_TOP/scripts/harness-check.py" >"$host/harness_check.ktap" || rc=$?
+echo $rc >"$host/harness_check.rc"
 phase "base tree"
 "$XDPRX_TOP/scripts/get-source.sh" >/dev/null
 phase "kernel"
@@ -28,6 +36,11 @@ fi
 
 out=$XDPRX_CACHE/runs/test-$(date +%Y%m%d-%H%M%S)
 mkdir -p "$out"
+phase "misuses of the Rust API that must not compile"
+rc=0
+"$XDPRX_TOP/scripts/rust-reject.sh" >"$host/rust_reject.ktap" || rc=$?
+echo $rc >"$host/rust_reject.rc"
+
 phase "booting the test kernel; results in $out"
 set +e
 "$XDPRX_TOP/scripts/vm-run.sh" --net loop --net loop-small --no-splat-check --out "$out" -- \
@@ -36,6 +49,11 @@ vm=$?
 set -e
 [ -d "$out/results" ] || { tail -n 20 "$out.log" >&2; die "the test VM did not run (exit $vm): see $out.log"; }
 [ -f "$out/dmesg.txt" ] || die "the test VM saved no kernel log: see $out.log"
+# The host's checks count as selftests of their own.
+for t in harness_check rust_reject; do
+	cp "$host/$t.ktap" "$out/results/selftest.host.$t.ktap"
+	cp "$host/$t.rc" "$out/results/selftest.host.$t.rc"
+done
 
 splat=ok
 "$XDPRX_TOP/scripts/check-dmesg.sh" "$out/dmesg.txt" || splat=fail
