@@ -2,9 +2,12 @@
 # SPDX-License-Identifier: GPL-2.0
 """Helpers of the XDP rx handler selftests.
 
-  xrh_pkt.py send DEV DST_MAC COUNT TAG [SIZE]
+  xrh_pkt.py send DEV DST_MAC COUNT TAG [SIZE [dup-lost]]
                                             send COUNT tagged Ethernet frames
-                                            of SIZE bytes (default 60)
+                                            of SIZE bytes (default 60),
+                                            numbered from 0 (dup-lost: frame 3
+                                            twice and no frame 5, the same
+                                            total, as a check of the checks)
   xrh_pkt.py count DEV TAG SECONDS          print 'ready' once listening, then,
                                             on SIGTERM or after SECONDS, how
                                             many tagged frames DEV received
@@ -13,21 +16,31 @@
                                             many tagged frames of SIZE bytes
                                             DEV received, until killed; a line
                                             'send ARGS' on stdin sends as above,
-                                            then writes DIR/sent-TAG
+                                            then writes DIR/sent-TAG; a line
+                                            'mark DEV DST_MAC TAG' sends a
+                                            marker frame (ethertype 0x88b6,
+                                            which the test programs pass on;
+                                            64 bytes),
+                                            counted as DIR/DEV-mark-TAG where
+                                            it arrives
   xrh_pkt.py setprog PIN FILE               open the pinned BPF program PIN
                                             and write its fd to FILE
 """
 
-import ctypes
+# Only C modules (ctypes where it is needed): in the test guest (debug kernel
+# under TCG) the pure-Python socket and signal modules add seconds to each
+# start.
+import _signal as signal
+import _socket as socket
+import _struct as struct
 import os
 import select
-import signal
-import socket
-import struct
 import sys
 import time
 
 ETH_P_XRH = 0x88b5  # IEEE 802 local experimental ethertype
+ETH_P_MARK = 0x88b6  # ... the other one: markers
+MARK_SIZE = 64  # test frames are 60 bytes unless told otherwise
 ETH_P_ALL = 0x0003
 PACKET_OUTGOING = 4
 SO_RCVBUFFORCE = 33
@@ -37,22 +50,29 @@ def mac(s):
     return bytes(int(b, 16) for b in s.split(':'))
 
 
-def send(dev, dst, count, tag, size=60):
+def send(dev, dst, count, tag, size=60, how='', proto=ETH_P_XRH):
     s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
     s.bind((dev, 0))
     # The bound address ends with the device's MAC (no /sys needed).
     src = s.getsockname()[4]
-    for i in range(int(count)):
+    indexes = list(range(int(count)))
+    if how == 'dup-lost' and len(indexes) > 5:
+        indexes.remove(5)
+        indexes.insert(3, 3)
+    elif how:
+        sys.exit(f'send: unknown option {how}')
+    for i in indexes:
         payload = b'XRH:' + tag.encode() + b'/' + struct.pack('!I', i)
-        frame = mac(dst) + src + struct.pack('!H', ETH_P_XRH) + payload
+        frame = mac(dst) + src + struct.pack('!H', proto) + payload
         s.send(frame.ljust(int(size), b'\0'))
+    s.close()
 
 
 def count(dev, tag, seconds):
     s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_ALL))
     s.bind((dev, 0))
     s.settimeout(0.1)
-    want = b'XRH:' + tag.encode()
+    want = b'XRH:' + tag.encode() + b'/'
     n = 0
     stop = []
     signal.signal(signal.SIGTERM, lambda *_: stop.append(1))
@@ -62,7 +82,7 @@ def count(dev, tag, seconds):
     while not stop and time.monotonic() < end:
         try:
             data, addr = s.recvfrom(2048)
-        except (socket.timeout, InterruptedError):
+        except (TimeoutError, InterruptedError):
             continue
         if addr[2] == PACKET_OUTGOING:
             continue
@@ -75,7 +95,8 @@ def count(dev, tag, seconds):
             data, addr = s.recvfrom(2048)
         except (BlockingIOError, InterruptedError):
             break
-        if addr[2] != PACKET_OUTGOING and data[14:14 + len(want)] == want:
+        if (addr[2] != PACKET_OUTGOING and data[12:14] == struct.pack('!H', ETH_P_XRH) and
+                data[14:14 + len(want)] == want):
             n += 1
     print(n, flush=True)
 
@@ -113,18 +134,31 @@ def watch(outdir, *devs):
                     if cmd and cmd[0] == 'send':
                         send(*cmd[1:])
                         put('sent-' + cmd[4], 1)
+                    elif cmd and cmd[0] == 'mark' and len(cmd) == 4:
+                        send(cmd[1], cmd[2], 1, cmd[3], MARK_SIZE, proto=ETH_P_MARK)
                 continue
-            data, addr = s.recvfrom(65536)
-            if (addr[2] == PACKET_OUTGOING or data[12:14] != struct.pack('!H', ETH_P_XRH) or
+            try:
+                data, addr = s.recvfrom(65536)
+            except OSError:
+                # The device went away (ENETDOWN): stop watching it.
+                del socks[s]
+                s.close()
+                continue
+            proto = struct.unpack('!H', data[12:14])[0] if len(data) >= 14 else 0
+            if (addr[2] == PACKET_OUTGOING or proto not in (ETH_P_XRH, ETH_P_MARK) or
                     data[14:18] != b'XRH:'):
                 continue
             tag = data[18:].split(b'/', 1)[0].decode(errors='replace')
-            key = f'{socks[s]}-{tag}-{len(data)}'
+            if proto == ETH_P_MARK:
+                key = f'{socks[s]}-mark-{tag}'
+            else:
+                key = f'{socks[s]}-{tag}-{len(data)}'
             counts[key] = counts.get(key, 0) + 1
             put(key, counts[key])
 
 
 def setprog(pin, path):
+    import ctypes
     libc = ctypes.CDLL(None, use_errno=True)
     nr_bpf, bpf_obj_get = 321, 7  # x86_64
     name = ctypes.create_string_buffer(pin.encode())

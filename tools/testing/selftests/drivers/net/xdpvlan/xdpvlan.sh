@@ -6,9 +6,12 @@
 #   peer netns: v1 ----- v0 (L0, veth) <- u1 (L1, xdpvlan) <- u2 (L2, xdpvlan)
 #
 # The same XDP program (xv_progs.bpf.c) runs at every level; a map tells it
-# its level and the action to return there, and it counts and orders what each
-# level saw. Tagged frames are sent from the peer v1 and counted with packet
-# sockets where they end up. Every traffic case runs twice: "native" with the
+# its level and the action to return there, and it records, per level and per
+# frame index, how often and in which order each level saw each frame. Tagged,
+# numbered frames are sent from the peer v1 and counted with packet sockets
+# where they end up, by two watchers that run for the whole test (starting a
+# process costs most of a second in the debug guest); a marker frame after
+# the test frames replaces fixed sleeps. Every traffic case runs twice: "native" with the
 # program on v0 in driver mode (veth calls the XDP rx handler, xdpvlan takes
 # the frame before any skb exists) and "skb" with it in generic mode (the skb
 # rx handler path); both must give the same results. Then bad input, and the
@@ -80,50 +83,138 @@ set_mode() {
 	fi
 }
 
-# listen NAME [NETNS] DEV: count tagged frames received on DEV until collect.
-listen() {
-	local name=$1 ns=$2 dev=$3 i
+# nap SECONDS: sleep without a new process (each one costs most of a second
+# in the debug guest).
+mkfifo "$TMP/nap"
+exec {NAPFD}<>"$TMP/nap"
+nap() { read -r -t "$1" -u "$NAPFD" || :; }
+
+# wait_file FILE [SECONDS]: until FILE exists, for SECONDS (20) at most.
+wait_file() {
+	local i
+	for ((i = 0; i < ${2:-20} * 10; i++)); do
+		[ -e "$1" ] && return 0
+		nap 0.1
+	done
+	[ -e "$1" ]
+}
+
+# Packet watchers (xrh_pkt.py watch), started once: each counts the tagged
+# frames and markers its devices receive, one file per device and tag, and
+# sends frames when told on its input. WDIR[dev] is the directory of the
+# watcher of dev, MARK_TO[dev] the MAC a marker for dev is sent to, and
+# MARK_BY[dev] the watcher input that sends it.
+declare -A WDIR MARK_TO MARK_BY WPID
+# watch_start NAME NETNS DEV...
+watch_start() {
+	local name=$1 ns=$2 fd
+	shift 2
+	mkdir -p "$TMP/$name"
+	mkfifo "$TMP/$name.in"
+	exec {fd}<>"$TMP/$name.in"
 	if [ -n "$ns" ]; then
-		ip netns exec "$ns" python3 "$PKT" count "$dev" "$TAG" 30 >"$TMP/$name" &
+		ip netns exec "$ns" python3 "$PKT" watch "$TMP/$name" "$@" <"$TMP/$name.in" \
+			>"$TMP/$name.log" 2>&1 &
 	else
-		python3 "$PKT" count "$dev" "$TAG" 30 >"$TMP/$name" &
+		python3 "$PKT" watch "$TMP/$name" "$@" <"$TMP/$name.in" >"$TMP/$name.log" 2>&1 &
 	fi
-	echo $! >"$TMP/$name.pid"
-	for i in $(seq 100); do
-		grep -q ready "$TMP/$name" 2>/dev/null && return 0
-		sleep 0.1
-	done
-	return 1
+	WPID[$name]=$!
+	eval "${name}_FD=$fd"
+	for d in "$@"; do WDIR[$d]=$TMP/$name; done
+	# The first Python of a boot loads its modules over the guest's 9p
+	# root: that took 19 s alone on an idle host.
+	wait_file "$TMP/$name/ready" 120
+}
+watch_stop() {
+	local pid=${WPID[$1]:-}
+	[ -n "$pid" ] || return 0
+	kill -TERM "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+	unset "WPID[$1]"
+}
+# to_watcher NAME LINE
+to_watcher() {
+	local fd=${1}_FD
+	echo "$2" >&"${!fd}"
 }
 
-# collect NAME: the count of a listener.
-collect() {
-	kill -TERM "$(cat "$TMP/$1.pid")" 2>/dev/null
-	wait "$(cat "$TMP/$1.pid")" 2>/dev/null
-	sed -n 2p "$TMP/$1"
+# stat_of DEV NAME: an ethtool counter of DEV.
+stat_of() {
+	local k v
+	while read -r k v; do
+		[ "$k" = "$2:" ] && echo "$v"
+	done < <(ethtool -S "$1")
 }
 
-stat_of() { ethtool -S "$1" | awk -v k="$2:" '$1 == k { print $2 }'; }
-
-# traffic DST DEV...: send N frames from the peer to DST while counting on the
-# listed devices (v1 is in the peer netns); fills CNT[dev], P[level] (frames
-# each level's program saw), F[level] and L[level] (order of first and last).
-declare -A CNT
+# traffic DST DEV...: the peer's watcher sends N frames to DST (numbered 0 to
+# N - 1); then, once they are all sent, a marker frame to each listed device
+# (ethertype 0x88b6: the programs pass it on). Every path here delivers in
+# order, so a device has everything it will get from the frames once its
+# marker is there: first v0 and the uppers, then the devices that frames
+# sent back (XDP_TX: v1) or redirected (vr1) reach. Fills CNT[dev] (tagged
+# frames received), P[level], F[level] and L[level] (frames each level's
+# program saw, order of the first and the last), FC[level.index] and
+# FS[level.index] (times each level saw each frame, sequence number of the
+# first time).
+declare -A CNT FC FS
 P=() F=() L=()
+TAGN=0
 traffic() {
-	local dst=$1 d
+	local dst=$1 d phase f n lv i c sq
 	shift
-	TAG=t$RANDOM
-	CNT=() P=() F=() L=()
-	$BPF reset "$MAPS" || return 1
-	for d in "$@"; do
-		if [ "$d" = v1 ]; then listen "$d" "$PEER" "$d"; else listen "$d" "" "$d"; fi || return 1
+	TAG=t$((++TAGN))
+	CNT=() P=() F=() L=() FC=() FS=()
+	$BPF reset "$MAPS" || { FAILS="$FAILS map-reset"; return 1; }
+	to_watcher wp "send v1 $dst $N $TAG${SEND_HOW:+ 60 $SEND_HOW}"
+	wait_file "${WDIR[v1]}/sent-$TAG" || { FAILS="$FAILS not-sent"; return 1; }
+	for phase in 1 2; do
+		for d in v0 "$@"; do
+			case $d in v1 | vr1) [ $phase = 2 ] ;; *) [ $phase = 1 ] ;; esac || continue
+			to_watcher "${MARK_BY[$d]}" "mark ${MARK_TO[$d]} $TAG"
+		done
+		for d in v0 "$@"; do
+			case $d in v1 | vr1) [ $phase = 2 ] ;; *) [ $phase = 1 ] ;; esac || continue
+			wait_file "${WDIR[$d]}/$d-mark-$TAG" || FAILS="$FAILS no-marker-on-$d"
+		done
 	done
-	ip netns exec "$PEER" python3 "$PKT" send v1 "$dst" $N "$TAG" || return 1
-	sleep 1
-	for d in "$@"; do CNT[$d]=$(collect "$d"); done
-	local lv c f l
+	for d in "$@"; do
+		n=0
+		for f in "${WDIR[$d]}/$d-$TAG-"*; do
+			[ -e "$f" ] || continue
+			read -r c <"$f"
+			n=$((n + c))
+		done
+		CNT[$d]=$n
+	done
 	while read -r lv c f l; do P[$lv]=$c F[$lv]=$f L[$lv]=$l; done < <($BPF stats "$MAPS")
+	while read -r lv i c sq; do FC[$lv.$i]=$c FS[$lv.$i]=$sq; done < <($BPF frames "$MAPS")
+}
+
+# expect_chain LEVEL...: the listed levels' programs saw N frames each, every
+# frame 0 .. N - 1 exactly once, each frame in the order of the list; the
+# other levels saw none. (Totals alone would pass a frame seen twice at a
+# level plus one it never saw.)
+expect_chain() {
+	local lv i prev c sq bad=
+	for ((lv = 0; lv < XV_LEVELS; lv++)); do
+		case " $* " in
+		*" $lv "*) [ "${P[$lv]:-}" = "$N" ] || bad+=" L$lv=${P[$lv]:-none}(want $N)" ;;
+		*) [ "${P[$lv]:-}" = 0 ] || bad+=" L$lv=${P[$lv]:-none}(want 0)" ;;
+		esac
+	done
+	for ((i = 0; i < N; i++)); do
+		prev=0
+		for lv in "$@"; do
+			c=${FC[$lv.$i]:-0} sq=${FS[$lv.$i]:-0}
+			if [ "$c" != 1 ]; then
+				bad+=" L$lv#$i:seen-$c-times"
+				continue
+			fi
+			[ "$sq" -gt "$prev" ] || bad+=" L$lv#$i:out-of-order"
+			prev=$sq
+		done
+	done
+	[ -z "$bad" ] || FAILS="$FAILS chain:$bad"
 }
 
 FAILS=
@@ -155,20 +246,20 @@ case_l2() {
 	s=$(path_stat "$m")
 	a1=$(stat_of u1 "$s") a2=$(stat_of u2 "$s")
 	traffic $MAC_U2 u2
-	expect L0 "${P[0]}" $N; expect L1 "${P[1]}" $N; expect L2 "${P[2]}" $N
+	expect_chain 0 1 2
 	expect_order first "${F[0]}" "${F[1]}" "${F[2]}"
 	expect_order last "${L[0]}" "${L[1]}" "${L[2]}"
 	expect u2 "${CNT[u2]}" $N
-	expect "u1.$s" $(( $(stat_of u1 "$s") - a1 )) $N
-	expect "u2.$s" $(( $(stat_of u2 "$s") - a2 )) $N
+	# The frames and u2's marker.
+	expect "u1.$s" $(( $(stat_of u1 "$s") - a1 )) $((N + 1))
+	expect "u2.$s" $(( $(stat_of u2 "$s") - a2 )) $((N + 1))
 	result "$m: a frame for L2 is seen once by L0, L1, L2 in that order and reaches L2"
 }
 
 case_l1() {
 	local m=$1
 	traffic $MAC_U1 u1 u2
-	expect L0 "${P[0]}" $N; expect L1 "${P[1]}" $N; expect L2 "${P[2]}" 0
-	expect_order first "${F[0]}" "${F[1]}"
+	expect_chain 0 1
 	expect u1 "${CNT[u1]}" $N; expect u2 "${CNT[u2]}" 0
 	result "$m: a frame for L1 is seen by L0 and L1 only and reaches L1"
 }
@@ -176,7 +267,7 @@ case_l1() {
 case_none() {
 	local m=$1
 	traffic $MAC_NONE v0 u1 u2
-	expect L0 "${P[0]}" $N; expect L1 "${P[1]}" 0; expect L2 "${P[2]}" 0
+	expect_chain 0
 	expect v0 "${CNT[v0]}" $N; expect u1 "${CNT[u1]}" 0; expect u2 "${CNT[u2]}" 0
 	result "$m: a frame for no upper is seen by L0 only and stays on the lower"
 }
@@ -186,7 +277,7 @@ case_no_l1_prog() {
 	ip link set u1 xdp off
 	traffic $MAC_U2 u2
 	ip link set u1 xdp pinned "$PROGS/xv_prog"
-	expect L0 "${P[0]}" $N; expect L1 "${P[1]}" 0; expect L2 "${P[2]}" $N
+	expect_chain 0 2
 	expect u2 "${CNT[u2]}" $N
 	result "$m: a program on L2 works with no program on L1"
 }
@@ -194,7 +285,7 @@ case_no_l1_prog() {
 case_bcast() {
 	local m=$1
 	traffic $BCAST u1 u2
-	expect L0 "${P[0]}" $N; expect L1 "${P[1]}" $N; expect L2 "${P[2]}" $N
+	expect_chain 0 1 2
 	expect u1 "${CNT[u1]}" $N; expect u2 "${CNT[u2]}" $N
 	result "$m: a broadcast frame reaches L1 and L2, each program runs once"
 }
@@ -202,8 +293,8 @@ case_bcast() {
 # case_action MODE LEVEL ACTION: the program at LEVEL returns ACTION for frames
 # to L2.
 case_action() {
-	local m=$1 lvl=$2 act=$3 dev idx code stat before want2=$N
-	if [ "$lvl" = 1 ]; then dev=u1 idx=$IDX_U1 want2=0; else dev=u2 idx=$IDX_U2; fi
+	local m=$1 lvl=$2 act=$3 dev idx code stat before
+	if [ "$lvl" = 1 ]; then dev=u1 idx=$IDX_U1; else dev=u2 idx=$IDX_U2; fi
 	case $act in
 	drop) code=$XDP_DROP stat=xdp_drop ;;
 	aborted) code=$XDP_ABORTED stat=xdp_aborted ;;
@@ -214,7 +305,7 @@ case_action() {
 	$BPF cfg "$MAPS" $idx "$lvl" $code $IDX_VR0
 	traffic $MAC_U2 u2 v1 vr1
 	$BPF cfg "$MAPS" $idx "$lvl" $XDP_PASS
-	expect L0 "${P[0]}" $N; expect L1 "${P[1]}" $N; expect L2 "${P[2]}" $want2
+	if [ "$lvl" = 1 ]; then expect_chain 0 1; else expect_chain 0 1 2; fi
 	expect "$dev.$stat" $(( $(stat_of $dev $stat) - before )) $N
 	expect u2 "${CNT[u2]}" 0
 	case $act in
@@ -231,14 +322,14 @@ case_action() {
 case_redirect_target() {
 	local m=$1 tx0 x0 want_x=0
 	[ "$m" = native ] && want_x=$N
-	tx0=$(cat /sys/class/net/u1/statistics/tx_packets)
+	tx0=$(</sys/class/net/u1/statistics/tx_packets)
 	x0=$(stat_of u1 xdp_xmit)
 	$BPF cfg "$MAPS" $IDX_V0 0 $XDP_REDIRECT $IDX_U1
 	traffic $MAC_NONE v1 u1
 	$BPF cfg "$MAPS" $IDX_V0 0 $XDP_PASS
-	expect L0 "${P[0]}" $N; expect L1 "${P[1]}" 0
+	expect_chain 0
 	expect v1 "${CNT[v1]}" $N; expect u1 "${CNT[u1]}" 0
-	expect u1.tx_packets $(( $(cat /sys/class/net/u1/statistics/tx_packets) - tx0 )) $N
+	expect u1.tx_packets $(( $(</sys/class/net/u1/statistics/tx_packets) - tx0 )) $N
 	expect u1.xdp_xmit $(( $(stat_of u1 xdp_xmit) - x0 )) $want_x
 	result "$m: L1 as a redirect target: frames L0 redirects to it leave through L0"
 }
@@ -248,10 +339,14 @@ case_no_native() {
 	out=$(python3 "$DIR/xv_nl.py" v0 u3 1=1) || { ktap_test_fail "flags attribute: $out"; return; }
 	ip link set u3 up
 	a=$(stat_of u3 rx_skb) b=$(stat_of u3 rx_native)
-	c=$(cat /sys/class/net/u3/address)
+	c=$(</sys/class/net/u3/address)
+	MARK_TO[u3]="v1 $c" MARK_BY[u3]=wp
+	watch_start w3 "" u3 || FAILS="$FAILS watcher"
 	traffic "$c" u3
+	watch_stop w3
+	expect_chain 0
 	expect u3 "${CNT[u3]}" $N
-	expect rx_skb $(( $(stat_of u3 rx_skb) - a )) $N
+	expect rx_skb $(( $(stat_of u3 rx_skb) - a )) $((N + 1))	# and the marker
 	expect rx_native $(( $(stat_of u3 rx_native) - b )) 0
 	ip link del u3
 	result "native: an upper created with XDPVLAN_F_NO_NATIVE takes the skb path"
@@ -261,10 +356,10 @@ case_show() {
 	local want
 	FAILS=
 	python3 "$DIR/xv_nl.py" v0 u4 1=1 >/dev/null || FAILS="$FAILS create"
-	want="kind=xdpvlan link=$(cat /sys/class/net/v0/ifindex) 1=1"
+	want="kind=xdpvlan link=$(</sys/class/net/v0/ifindex) 1=1"
 	out=$(python3 "$DIR/xv_nl.py" --show u4)
 	[ "$out" = "$want" ] || FAILS="$FAILS u4:'$out'(want '$want')"
-	want="kind=xdpvlan link=$(cat /sys/class/net/v0/ifindex) 1=0"
+	want="kind=xdpvlan link=$(</sys/class/net/v0/ifindex) 1=0"
 	out=$(python3 "$DIR/xv_nl.py" --show u1)
 	[ "$out" = "$want" ] || FAILS="$FAILS u1:'$out'(want '$want')"
 	ip -o link show u4 | grep -q ' u4@v0:' || FAILS="$FAILS ip-link:'$(ip -o link show u4 | cut -c1-40)'"
@@ -276,37 +371,47 @@ case_show() {
 reject() {
 	local desc=$1 msg=$2 before after out
 	shift 2
-	before=$(ip -o link show | awk '{print $2}' | sort | tr '\n' ' ')
+	before=$(echo /sys/class/net/*)
 	if out=$("$@" 2>&1); then
 		ktap_test_fail "$desc: accepted"
 		return
 	fi
-	after=$(ip -o link show | awk '{print $2}' | sort | tr '\n' ' ')
+	after=$(echo /sys/class/net/*)
 	[ "$before" = "$after" ] || FAILS="$FAILS links-changed"
-	echo "$out" | grep -q "$msg" || FAILS="$FAILS message='$out'"
-	[ "$(cat /sys/class/net/u1/address)" = $MAC_U1 ] || FAILS="$FAILS u1-changed"
+	[[ "$out" == *"$msg"* ]] || FAILS="$FAILS message='$out'"
+	[ "$(</sys/class/net/u1/address)" = $MAC_U1 ] || FAILS="$FAILS u1-changed"
 	result "$desc"
 }
 
 case_mtu() {
 	ip link set v0 mtu 1400
-	expect u1 "$(cat /sys/class/net/u1/mtu)" 1400
-	expect u2 "$(cat /sys/class/net/u2/mtu)" 1400
+	expect u1 "$(</sys/class/net/u1/mtu)" 1400
+	expect u2 "$(</sys/class/net/u2/mtu)" 1400
 	ip link set v0 mtu 1500
 	ip link set u1 mtu 1500 && ip link set u2 mtu 1500 || FAILS="$FAILS restore"
 	ip link set u1 mtu 1600 2>/dev/null && FAILS="$FAILS u1-above-lower-accepted"
 	result "the MTU follows the lower device and cannot exceed it"
 }
 
+# carrier_is VALUE: u1's and u2's carrier is VALUE, within 20 s (linkwatch
+# propagates it asynchronously).
+carrier_is() {
+	local i a b
+	for ((i = 0; i < 200; i++)); do
+		read -r a </sys/class/net/u1/carrier
+		read -r b </sys/class/net/u2/carrier
+		[ "$a$b" = "$1$1" ] && break
+		nap 0.1
+	done
+	expect u1 "$a" "$1"
+	expect u2 "$b" "$1"
+}
+
 case_carrier() {
 	ip -n "$PEER" link set v1 down
-	sleep 0.5
-	expect u1 "$(cat /sys/class/net/u1/carrier)" 0
-	expect u2 "$(cat /sys/class/net/u2/carrier)" 0
+	carrier_is 0
 	ip -n "$PEER" link set v1 up
-	sleep 0.5
-	expect u1 "$(cat /sys/class/net/u1/carrier)" 1
-	expect u2 "$(cat /sys/class/net/u2/carrier)" 1
+	carrier_is 1
 	result "the carrier follows the lower device through both levels"
 }
 
@@ -314,11 +419,12 @@ case_netns() {
 	ip link add link v0 name u4 address 02:00:00:00:04:04 type xdpvlan &&
 		ip link set u4 netns "$PEER" && ip -n "$PEER" link set u4 up || FAILS="$FAILS setup"
 	ip -n "$PEER" link show u4 >/dev/null 2>&1 || FAILS="$FAILS not-moved"
-	TAG=t$RANDOM
-	listen u4 "$PEER" u4 || FAILS="$FAILS listen"
-	ip netns exec "$PEER" python3 "$PKT" send v1 02:00:00:00:04:04 $N "$TAG"
-	sleep 1
-	expect u4 "$(collect u4)" $N
+	MARK_TO[u4]="v1 02:00:00:00:04:04" MARK_BY[u4]=wp
+	watch_start w4 "$PEER" u4 || FAILS="$FAILS watcher"
+	traffic 02:00:00:00:04:04 u4
+	watch_stop w4
+	expect_chain 0
+	expect u4 "${CNT[u4]}" $N
 	ip -n "$PEER" link del u4
 	result "an upper moved to another netns keeps receiving from its lower"
 }
@@ -340,43 +446,84 @@ case_lower_del() {
 	result "removing the lower device removes all its uppers"
 }
 
+# unprivileged WHAT CMD...: CMD without CAP_NET_ADMIN must fail with EPERM.
+unprivileged() {
+	local what=$1 out
+	shift
+	if out=$(setpriv --bounding-set=-net_admin --inh-caps=-net_admin "$@" 2>&1); then
+		FAILS="$FAILS $what-allowed"
+	elif [[ "$out" != *"Operation not permitted"* ]]; then
+		FAILS="$FAILS $what:'$out'(want EPERM)"
+	fi
+}
+
 case_caps() {
 	if ! command -v setpriv >/dev/null; then
-		ktap_test_skip "CAP_NET_ADMIN is required (no setpriv)"
+		ktap_test_fail "creating a device or changing its program needs CAP_NET_ADMIN: no setpriv (util-linux)"
 		return
 	fi
-	setpriv --bounding-set=-net_admin --inh-caps=-net_admin \
-		ip link add link v0 name bad6 type xdpvlan 2>/dev/null && FAILS="$FAILS create-allowed"
-	setpriv --bounding-set=-net_admin --inh-caps=-net_admin \
-		ip link set u1 xdp off 2>/dev/null && FAILS="$FAILS detach-allowed"
+	unprivileged create ip link add link v0 name bad6 type xdpvlan
+	unprivileged detach ip link set u1 xdp off
 	ip link show u1 | grep -q xdp || FAILS="$FAILS prog-gone"
+	[ -e /sys/class/net/bad6 ] && FAILS="$FAILS bad6-created"
 	result "creating a device or changing its program needs CAP_NET_ADMIN"
 }
 
+# churn ROUND DEV PROG LOWER NAME: one round of changes under traffic: DEV's
+# program detached and PROG attached again, an upper NAME created on LOWER,
+# brought up and deleted; a command that fails is recorded.
+churn() {
+	local r=$1 dev=$2 prog=$3 lower=$4 name=$5
+	ip link set "$dev" xdp off || FAILS="$FAILS detach$r"
+	ip link set "$dev" xdp pinned "$PROGS/$prog" || FAILS="$FAILS attach$r"
+	ip link add link "$lower" name "$name" type xdpvlan || FAILS="$FAILS add$r"
+	ip link set "$name" up || FAILS="$FAILS up$r"
+	ip link del "$name" || FAILS="$FAILS del$r"
+}
+
 case_rmmod_under_load() {
-	local end=$((SECONDS + 6)) i=0 ok=1 pg=
-	(while [ $SECONDS -lt $end ]; do
-		ip netns exec "$PEER" python3 "$PKT" send v1 $MAC_U2 64 load
-		ip netns exec "$PEER" python3 "$PKT" send v1 $BCAST 16 load
-	done) &
-	# And, where there is pktgen, a flood for L2 on top of the tagged frames.
+	local desc="rmmod while traffic flows and programs and uppers change"
+	local i r pg= got1 got2 f
+	local -A want1=() want2=()
+	# The peer's watcher sends tagged rounds (64 frames for L2, 16
+	# broadcasts) while L2's program is detached and attached again and
+	# uppers are created and deleted on L1; the root watcher counts what
+	# u1 and u2 get. A fixed number of rounds, not a time: the same work
+	# on a slow or busy host.
 	if pg_load; then
 		pg_send v1 $MAC_U2 0 &
 		pg=$!
 	fi
-	while [ $SECONDS -lt $end ]; do
-		i=$((i + 1))
-		ip link set u2 xdp off; ip link set u2 xdp pinned "$PROGS/xv_prog"
-		ip link add link u1 name c$i type xdpvlan && ip link set c$i up && ip link del c$i
+	for ((r = 1; r <= 4; r++)); do
+		to_watcher wp "send v1 $MAC_U2 64 l$r"
+		to_watcher wp "send v1 $BCAST 16 b$r"
+		want2[l$r]=64 want2[b$r]=16 want1[b$r]=16 want1[l$r]=0
+		churn "$r" u2 xv_prog u1 "c$r"
 	done
-	rmmod xdpvlan || ok=0
+	# Up to the disruption: every frame reached the upper it addresses, and
+	# no unicast frame for L2 reached L1. The markers come after the rounds.
+	wait_file "${WDIR[v1]}/sent-b4" || FAILS="$FAILS not-sent"
+	for d in u1 u2; do
+		to_watcher "${MARK_BY[$d]}" "mark ${MARK_TO[$d]} r"
+		wait_file "${WDIR[$d]}/$d-mark-r" || FAILS="$FAILS no-marker-on-$d"
+	done
+	for r in "${!want2[@]}"; do
+		got1=0 got2=0
+		f=${WDIR[u1]}/u1-$r-60
+		[ -e "$f" ] && read -r got1 <"$f"
+		f=${WDIR[u2]}/u2-$r-60
+		[ -e "$f" ] && read -r got2 <"$f"
+		expect "u2.$r" "$got2" "${want2[$r]}"
+		expect "u1.$r" "$got1" "${want1[$r]}"
+	done
+	watch_stop w
+	rmmod xdpvlan || FAILS="$FAILS rmmod"
 	if [ -n "$pg" ]; then
 		pg_stop
+		wait "$pg" || FAILS="$FAILS pktgen"
 	fi
-	wait
-	ip -d link show | grep -q xdpvlan && ok=0
-	[ $ok = 1 ] && ktap_test_pass "rmmod while traffic flows and programs and uppers change" ||
-		ktap_test_fail "rmmod while traffic flows and programs and uppers change"
+	ip -d link show | grep -q xdpvlan && FAILS="$FAILS devices-left"
+	result "$desc"
 }
 
 # pktgen from the peer: pg_load loads the module (1 if there is none),
@@ -408,7 +555,7 @@ pg_stop() {
 # generic XDP itself reallocates shared skbs and hits the BUG_ON() in
 # pskb_expand_head(), with or without xdpvlan; see Documentation/xdpvlan.rst.)
 case_pktgen() { # native|none
-	local mode=$1 n=2000 rx0 rx1 c0 c1 ctr=rx_native
+	local mode=$1 n=2000 rx0 rx1 c0 c1 ctr=rx_native i
 	if ! pg_load; then
 		ktap_test_skip "pktgen: shared skbs for L2, $mode (no pktgen module)"
 		return
@@ -418,11 +565,16 @@ case_pktgen() { # native|none
 		ctr=rx_skb
 		ip link set v0 xdpdrv off
 	fi
-	rx0=$(cat /sys/class/net/u2/statistics/rx_packets)
+	rx0=$(</sys/class/net/u2/statistics/rx_packets)
 	c0=$(stat_of u2 $ctr)
 	pg_send v1 $MAC_U2 $n || FAILS="$FAILS pktgen-failed"
-	sleep 0.5
-	rx1=$(cat /sys/class/net/u2/statistics/rx_packets)
+	# pktgen has sent them: until u2 has them all, 20 s at most.
+	for ((i = 0; i < 200; i++)); do
+		read -r rx1 </sys/class/net/u2/statistics/rx_packets
+		[ $((rx1 - rx0)) -ge $n ] && break
+		nap 0.1
+	done
+	rx1=$(</sys/class/net/u2/statistics/rx_packets)
 	c1=$(stat_of u2 $ctr)
 	expect u2-rx $((rx1 - rx0)) $n
 	expect "u2-$ctr" $((c1 - c0)) $n
@@ -453,15 +605,16 @@ case_lower_del_under_load() {
 		ip link set wu2 xdp pinned "$PROGS/xv_drop" || FAILS="$FAILS setup"
 	pg_send w1 02:00:00:00:0a:02 0 &
 	pid=$!
-	sleep 1
-	end=$((SECONDS + 5))
-	while [ $SECONDS -lt $end ]; do
-		i=$((i + 1))
-		ip -force link set wu2 xdp pinned "$PROGS/xv_pass"
-		ip -force link set wu2 xdp pinned "$PROGS/xv_drop"
-		ip link set wu1 xdp off; ip link set wu1 xdp pinned "$PROGS/xv_pass"
-		ip link add link wu1 name wc$i type xdpvlan && ip link set wc$i up &&
-			ip link del wc$i
+	# The flood is on once wu2's program has dropped frames.
+	for ((i = 0; i < 300; i++)); do
+		[ "$(stat_of wu2 xdp_drop)" -gt 0 ] 2>/dev/null && break
+		nap 0.1
+	done
+	# A fixed number of rounds (not a time: the same work on any host).
+	for ((i = 1; i <= 3; i++)); do
+		ip -force link set wu2 xdp pinned "$PROGS/xv_pass" || FAILS="$FAILS pass$i"
+		ip -force link set wu2 xdp pinned "$PROGS/xv_drop" || FAILS="$FAILS drop$i"
+		churn "$i" wu1 xv_pass wu1 "wc$i"
 	done
 	[ "$(stat_of wu2 xdp_drop)" -gt 0 ] || FAILS="$FAILS no-drops-counted"
 	ip link del w0 || FAILS="$FAILS del"
@@ -479,7 +632,7 @@ case_lower_del_under_load() {
 # 100. Every upper must go, within the time limit; the times are reported.
 case_many_uppers_del() {
 	local desc="200 uppers deleted (100 one by one, 100 with their lower) under a pktgen flood"
-	local n=200 i pid t0 t1 t2 left
+	local n=200 i pid t0 t1 t2 left rx
 	if ! pg_load; then
 		ktap_test_skip "$desc (no pktgen module)"
 		return
@@ -487,7 +640,7 @@ case_many_uppers_del() {
 	ip link add m0 type veth peer name m1 netns "$PEER" && ip link set m0 up &&
 		ip -n "$PEER" link set m1 up &&
 		ip link set m0 xdpdrv pinned "$PROGS/xv_pass" || FAILS="$FAILS setup"
-	for i in $(seq 1 $n); do
+	for ((i = 1; i <= n; i++)); do
 		printf 'link add link m0 name mu%d address 02:00:00:0b:%02x:%02x type xdpvlan\n' \
 			"$i" $((i >> 8)) $((i & 255))
 	done >"$TMP/many.add"
@@ -496,12 +649,17 @@ case_many_uppers_del() {
 	pg_send m1 02:00:00:0b:00:01 0 &
 	pid=$!
 	# Traffic is flowing when mu1's program has dropped frames.
-	for i in $(seq 1 300); do
+	for ((i = 0; i < 300; i++)); do
 		[ "$(stat_of mu1 xdp_drop)" -gt 0 ] 2>/dev/null && break
-		sleep 0.1
+		nap 0.1
 	done
 	[ "$(stat_of mu1 xdp_drop)" -gt 0 ] 2>/dev/null || FAILS="$FAILS no-traffic"
-	for i in $(seq 101 $n); do echo "link del mu$i"; done >"$TMP/many.del"
+	# The flood is for mu1: no other upper got any of it.
+	for ((i = 2; i <= n; i++)); do
+		read -r rx </sys/class/net/mu$i/statistics/rx_packets || rx=unreadable
+		[ "$rx" = 0 ] || FAILS="$FAILS mu$i-rx=$rx"
+	done
+	for ((i = 101; i <= n; i++)); do echo "link del mu$i"; done >"$TMP/many.del"
 	t0=$(date +%s%N)
 	timeout 300 ip -batch "$TMP/many.del" || FAILS="$FAILS del-uppers"
 	t1=$(date +%s%N)
@@ -517,16 +675,83 @@ case_many_uppers_del() {
 	result "$desc"
 }
 
+# The per-frame check must see what totals cannot: the sender sends frame 3
+# twice and never frame 5 (16 frames all the same), and expect_chain must
+# name both, at every level.
+case_chain_selfcheck() {
+	local desc="native: the chain check fails a frame seen twice plus one never seen"
+	local got lv w
+	SEND_HOW=dup-lost traffic $MAC_U2 u2
+	got=$FAILS FAILS=
+	expect u2 "${CNT[u2]}" $N
+	expect L0.total "${P[0]:-}" $N
+	expect_chain 0 1 2
+	got=$FAILS FAILS=$got
+	for lv in 0 1 2; do
+		for w in "L$lv#3:seen-2-times" "L$lv#5:seen-0-times"; do
+			[[ "$got" == *" $w"* ]] || FAILS="$FAILS not-reported:$w"
+		done
+	done
+	[[ "$got" == *"L0#4:"* ]] && FAILS="$FAILS frame-4-reported"
+	result "$desc"
+}
+
+# The tracepoint the documentation promises: xdp:xdp_rx_handler reports each
+# handler call with its result. Natively, a frame for L2 is consumed by the
+# handler on v0 (L0) and by the one on u1 (L1); a frame for no upper falls
+# back on v0. Test frames are 60 bytes, markers 64.
+case_tracepoint() {
+	local desc="native: xdp:xdp_rx_handler reports every handler call and its result"
+	local tr=/sys/kernel/tracing ev line k
+	local -A T=()
+	ev=$tr/events/xdp/xdp_rx_handler
+	[ -d $tr/events ] || mount -t tracefs nodev $tr 2>/dev/null
+	if [ ! -d $ev ]; then
+		ktap_test_fail "$desc: no $ev"
+		return
+	fi
+	echo "ifindex == $IDX_V0 || ifindex == $IDX_U1 || ifindex == $IDX_U2" >$ev/filter &&
+		echo >$tr/trace && echo 1 >$ev/enable || FAILS="$FAILS enable"
+	traffic $MAC_U2 u2
+	expect u2 "${CNT[u2]}" $N
+	traffic $MAC_NONE v0
+	expect v0 "${CNT[v0]}" $N
+	echo 0 >$ev/enable
+	echo 0 >$ev/filter
+	while read -r line; do
+		[[ "$line" =~ xdp_rx_handler:\ ifindex=([0-9]+)\ rx_queue=[0-9]+\ len=([0-9]+)\ result=([A-Z_]+) ]] ||
+			continue
+		[ "${BASH_REMATCH[2]}" = 60 ] || continue
+		k=${BASH_REMATCH[1]}:${BASH_REMATCH[3]}
+		T[$k]=$((${T[$k]:-0} + 1))
+	done <$tr/trace
+	expect v0:CONSUMED "${T[$IDX_V0:CONSUMED]:-0}" $N
+	expect u1:CONSUMED "${T[$IDX_U1:CONSUMED]:-0}" $N
+	expect v0:PASS_FALLBACK "${T[$IDX_V0:PASS_FALLBACK]:-0}" $N
+	for k in "${!T[@]}"; do
+		case $k in
+		"$IDX_V0:CONSUMED" | "$IDX_U1:CONSUMED" | "$IDX_V0:PASS_FALLBACK") ;;
+		*) FAILS="$FAILS unexpected:$k=${T[$k]}" ;;
+		esac
+	done
+	result "$desc"
+}
+
 trap cleanup EXIT
 ktap_print_header
 if [ "$(id -u)" != 0 ] || ! command -v bpftool >/dev/null || [ ! -f "$OBJ" ]; then
 	ktap_skip_all "needs root, bpftool and the built BPF object"
 	exit "$KSFT_SKIP"
 fi
-ktap_set_plan 49
+ktap_set_plan 51
 if ! setup; then
 	ktap_exit_fail_msg "setup failed"
 fi
+MARK_TO[v0]="v1 $MAC_NONE" MARK_TO[u1]="v1 $MAC_U1" MARK_TO[u2]="v1 $MAC_U2"
+MARK_TO[v1]="v0 $BCAST" MARK_TO[vr1]="vr0 $BCAST"
+MARK_BY[v0]=wp MARK_BY[u1]=wp MARK_BY[u2]=wp MARK_BY[v1]=w MARK_BY[vr1]=w
+watch_start w "" v0 u1 u2 vr1 && watch_start wp "$PEER" v1 ||
+	ktap_exit_fail_msg "cannot start the packet watchers"
 
 for m in native skb; do
 	set_mode $m || ktap_exit_fail_msg "cannot set $m mode"
@@ -543,6 +768,8 @@ for m in native skb; do
 	done
 done
 set_mode native
+case_chain_selfcheck
+case_tracepoint
 case_no_native
 case_show
 case_pktgen native
@@ -553,7 +780,7 @@ reject "rejects a lower device that is not Ethernet" "not an Ethernet" \
 reject "rejects a second upper with the same address" "has this address" \
 	ip link add link v0 name bad1 address $MAC_U1 type xdpvlan
 reject "rejects the lower device's own address" "lower device's" \
-	ip link add link v0 name bad2 address "$(cat /sys/class/net/v0/address)" type xdpvlan
+	ip link add link v0 name bad2 address "$(</sys/class/net/v0/address)" type xdpvlan
 reject "rejects a missing lower device" "needs a lower device" \
 	ip link add name bad3 type xdpvlan
 reject "rejects an unknown attribute" "unknown link type attribute" \

@@ -11,9 +11,9 @@ show the link type attributes the kernel dumps for a device.
     attribute of IFLA_INFO_DATA, on one line.
 """
 
+import _socket as socket  # C modules only: each import costs in the test guest
+import _struct as struct
 import os
-import socket
-import struct
 import sys
 
 RTM_NEWLINK, RTM_GETLINK = 16, 18
