@@ -29,16 +29,25 @@ OBJ=$DIR/xdp_progs.bpf.o
 CTL=/sys/kernel/debug/xrh_testmod
 PINDIR=/sys/fs/bpf/xrh_progs
 PIN=$PINDIR/xrh_redirect
+# shellcheck disable=SC2034 # xrh_watch.sh uses it
+PKT=$DIR/xrh_pkt.py
+TMP=$(mktemp -d)
+# shellcheck source=xrh_watch.sh
+source "$DIR/xrh_watch.sh"
+RUNS=0
 
 # ip netns exec remounts /sys, hiding debugfs: enter the netns only.
 in_ns() { nsenter --net="/run/netns/$NS" "$@"; }
 
 cleanup() {
+	watch_stop wn
+	watch_stop wp
 	in_ns sh -c "echo - > $CTL/attach" 2>/dev/null
 	ip netns del "$NS" 2>/dev/null
 	ip netns del "$PEER" 2>/dev/null
 	rm -rf "$PINDIR"
 	rmmod xrh_testmod 2>/dev/null
+	rm -rf "$TMP"
 }
 
 setup() {
@@ -70,46 +79,65 @@ setup() {
 	V1_MAC=$(ip netns exec "$NS" cat /sys/class/net/v1/address)
 }
 
-stat_of() { sed -n "s/^$1 //p" "$CTL/stats"; }
-ethtool_of() { ip netns exec "$NS" ethtool -S v1 | awk -v k="rx_queue_0_$1:" '$1 == k { print $2 }'; }
+# stats: the test handler's counters (debugfs), in ST[name].
+declare -A ST
+stats() {
+	local k v
+	ST=()
+	while read -r k v; do ST[$k]=$v; done <"$CTL/stats"
+}
+ethtool_of() {
+	local k v
+	while read -r k v; do
+		[ "$k" = "rx_queue_0_$1:" ] && echo "$v"
+	done < <(in_ns ethtool -S v1)
+}
 
-# run_case PATH MODE: send N frames to v1 along PATH with the handler in MODE,
-# and check the effect.
+# run_case PATH MODE: the peer's watcher sends N frames to v1 along PATH with
+# the handler in MODE; the effect is checked once every frame's fate is
+# known: the handler ran N times and, for a mode that sends the frames on,
+# the device they go to has N (so nothing is left in flight, and no sleep
+# decides it). The watchers count what reaches v1's stack, v0 and vr1.
 run_case() {
-	local path=$1 mode=$2 tag=$1-$2 ok=1 fifo pids=() cnt_v1 cnt_v0 cnt_vr1 drops0 drops1 want_result
+	local path=$1 mode=$2 tag=$1-$2-$((++RUNS)) ok=1 cnt_v1 cnt_v0 cnt_vr1 drops0 drops1
+	local want_result dst='' i
 	echo "$mode" > "$CTL/mode"
 	[ "$mode" = prog ] && python3 "$DIR/xrh_pkt.py" setprog "$PIN" "$CTL/prog"
 	echo 0 > "$CTL/stats"
 	drops0=$(ethtool_of xdp_drops)
-
-	fifo=$(mktemp -d)
-	ip netns exec "$NS" python3 "$DIR/xrh_pkt.py" count v1 "$tag" 60 >"$fifo/v1" & pids+=($!)
-	ip netns exec "$PEER" python3 "$DIR/xrh_pkt.py" count v0 "$tag" 60 >"$fifo/v0" & pids+=($!)
-	ip netns exec "$NS" python3 "$DIR/xrh_pkt.py" count vr1 "$tag" 60 >"$fifo/vr1" & pids+=($!)
-	for f in v1 v0 vr1; do
-		while ! grep -q ready "$fifo/$f" 2>/dev/null; do sleep 0.1; done
-	done
-	if [ "$path" = skb ]; then
-		ip netns exec "$PEER" python3 "$DIR/xrh_pkt.py" send v0 "$V1_MAC" "$N" "$tag"
-	else
-		ip netns exec "$PEER" python3 "$DIR/xrh_pkt.py" send v2 "$V1_MAC" "$N" "$tag"
-	fi
-	# Let NAPI and the counters catch up, then stop them.
-	sleep 1
-	kill -TERM "${pids[@]}" 2>/dev/null
-	wait "${pids[@]}"
-	cnt_v1=$(tail -n1 "$fifo/v1"); cnt_v0=$(tail -n1 "$fifo/v0"); cnt_vr1=$(tail -n1 "$fifo/vr1")
-	rm -rf "$fifo"
-	drops1=$(ethtool_of xdp_drops)
-
 	case $mode in
-	fallback) want_result=pass_fallback ;;
-	prog) want_result=redirect ;;
+	fallback) want_result=pass_fallback dst=v1 ;;
+	prog) want_result=redirect dst=vr1 ;;
+	tx) want_result=tx dst=v0 ;;
 	*) want_result=$mode ;;
 	esac
+
+	if [ "$path" = skb ]; then
+		to_watcher wp "send v0 $V1_MAC $N $tag"
+	else
+		to_watcher wp "send v2 $V1_MAC $N $tag"
+	fi
+	wait_file "${WDIR[v0]}/sent-$tag" || { ktap_print_msg "$path/$mode: not sent"; ok=0; }
+	for ((i = 0; i < 200; i++)); do
+		stats
+		if [ "${ST[calls]:-0}" -ge "$N" ]; then
+			[ -z "$dst" ] && break
+			watch_count "$dst" "$tag"
+			[ "$REPLY" -ge "$N" ] && break
+		fi
+		nap 0.1
+	done
+	watch_count v1 "$tag"
+	cnt_v1=$REPLY
+	watch_count v0 "$tag"
+	cnt_v0=$REPLY
+	watch_count vr1 "$tag"
+	cnt_vr1=$REPLY
+	drops1=$(ethtool_of xdp_drops)
+
 	check() { if [ "$1" != "$2" ]; then ktap_print_msg "$path/$mode: $3 is $1, want $2"; ok=0; fi; }
-	check "$(stat_of calls)" "$N" "handler calls"
-	check "$(stat_of "$want_result")" "$N" "handler $want_result results"
+	check "${ST[calls]:-none}" "$N" "handler calls"
+	check "${ST[$want_result]:-none}" "$N" "handler $want_result results"
 	check "$cnt_v1" "$([ "$mode" = fallback ] && echo "$N" || echo 0)" "frames on v1's stack"
 	check "$cnt_v0" "$([ "$mode" = tx ] && echo "$N" || echo 0)" "frames sent back to v0"
 	check "$cnt_vr1" "$([ "$mode" = prog ] && echo "$N" || echo 0)" "frames redirected to vr1"
@@ -125,6 +153,8 @@ trap cleanup EXIT
 if ! setup; then
 	ktap_exit_fail_msg "setup failed"
 fi
+watch_start wn "$NS" v1 vr1 && watch_start wp "$PEER" v0 ||
+	ktap_exit_fail_msg "cannot start the packet watchers"
 
 ktap_set_plan 10
 for path in skb frame; do

@@ -26,6 +26,7 @@ source "$DIR/xv_bpf.sh"
 N=16
 PEER=xv_peer
 OBJ=$DIR/xv_progs.bpf.o
+# shellcheck disable=SC2034 # xrh_watch.sh uses it
 PKT=$DIR/../xdp_rx_handler/xrh_pkt.py
 BPF=xv_bpf
 MOD=${XDPVLAN_KO:-$DIR/../../../../../../drivers/net/xdpvlan/xdpvlan.ko}
@@ -39,6 +40,11 @@ BCAST=ff:ff:ff:ff:ff:ff
 IDX_V0=4300 IDX_U1=4301 IDX_U2=4302 IDX_VR0=4310
 PG=/proc/net/pktgen
 XDP_ABORTED=0 XDP_DROP=1 XDP_PASS=2 XDP_TX=3 XDP_REDIRECT=4
+# shellcheck source=../xdp_rx_handler/xrh_watch.sh
+source "$DIR/../xdp_rx_handler/xrh_watch.sh"
+# MARK_TO[dev]: the watcher's device and the MAC a marker for dev is sent
+# to; MARK_BY[dev]: the watcher that sends it.
+declare -A MARK_TO MARK_BY
 
 cleanup() {
 	[ -d $PG ] && ip netns exec "$PEER" sh -c "echo stop > $PG/pgctrl" 2>/dev/null
@@ -83,61 +89,6 @@ set_mode() {
 	fi
 }
 
-# nap SECONDS: sleep without a new process (each one costs most of a second
-# in the debug guest).
-mkfifo "$TMP/nap"
-exec {NAPFD}<>"$TMP/nap"
-nap() { read -r -t "$1" -u "$NAPFD" || :; }
-
-# wait_file FILE [SECONDS]: until FILE exists, for SECONDS (20) at most.
-wait_file() {
-	local i
-	for ((i = 0; i < ${2:-20} * 10; i++)); do
-		[ -e "$1" ] && return 0
-		nap 0.1
-	done
-	[ -e "$1" ]
-}
-
-# Packet watchers (xrh_pkt.py watch), started once: each counts the tagged
-# frames and markers its devices receive, one file per device and tag, and
-# sends frames when told on its input. WDIR[dev] is the directory of the
-# watcher of dev, MARK_TO[dev] the MAC a marker for dev is sent to, and
-# MARK_BY[dev] the watcher input that sends it.
-declare -A WDIR MARK_TO MARK_BY WPID
-# watch_start NAME NETNS DEV...
-watch_start() {
-	local name=$1 ns=$2 fd
-	shift 2
-	mkdir -p "$TMP/$name"
-	mkfifo "$TMP/$name.in"
-	exec {fd}<>"$TMP/$name.in"
-	if [ -n "$ns" ]; then
-		ip netns exec "$ns" python3 "$PKT" watch "$TMP/$name" "$@" <"$TMP/$name.in" \
-			>"$TMP/$name.log" 2>&1 &
-	else
-		python3 "$PKT" watch "$TMP/$name" "$@" <"$TMP/$name.in" >"$TMP/$name.log" 2>&1 &
-	fi
-	WPID[$name]=$!
-	eval "${name}_FD=$fd"
-	for d in "$@"; do WDIR[$d]=$TMP/$name; done
-	# The first Python of a boot loads its modules over the guest's 9p
-	# root: that took 19 s alone on an idle host.
-	wait_file "$TMP/$name/ready" 120
-}
-watch_stop() {
-	local pid=${WPID[$1]:-}
-	[ -n "$pid" ] || return 0
-	kill -TERM "$pid" 2>/dev/null
-	wait "$pid" 2>/dev/null
-	unset "WPID[$1]"
-}
-# to_watcher NAME LINE
-to_watcher() {
-	local fd=${1}_FD
-	echo "$2" >&"${!fd}"
-}
-
 # stat_of DEV NAME: an ethtool counter of DEV.
 stat_of() {
 	local k v
@@ -160,7 +111,7 @@ declare -A CNT FC FS
 P=() F=() L=()
 TAGN=0
 traffic() {
-	local dst=$1 d phase f n lv i c sq
+	local dst=$1 d phase f l lv i c sq
 	shift
 	TAG=t$((++TAGN))
 	CNT=() P=() F=() L=() FC=() FS=()
@@ -178,13 +129,8 @@ traffic() {
 		done
 	done
 	for d in "$@"; do
-		n=0
-		for f in "${WDIR[$d]}/$d-$TAG-"*; do
-			[ -e "$f" ] || continue
-			read -r c <"$f"
-			n=$((n + c))
-		done
-		CNT[$d]=$n
+		watch_count "$d" "$TAG"
+		CNT[$d]=$REPLY
 	done
 	while read -r lv c f l; do P[$lv]=$c F[$lv]=$f L[$lv]=$l; done < <($BPF stats "$MAPS")
 	while read -r lv i c sq; do FC[$lv.$i]=$c FS[$lv.$i]=$sq; done < <($BPF frames "$MAPS")
@@ -483,7 +429,7 @@ churn() {
 
 case_rmmod_under_load() {
 	local desc="rmmod while traffic flows and programs and uppers change"
-	local i r pg= got1 got2 f
+	local i r pg='' got1 got2 f
 	local -A want1=() want2=()
 	# The peer's watcher sends tagged rounds (64 frames for L2, 16
 	# broadcasts) while L2's program is detached and attached again and
@@ -590,7 +536,7 @@ case_pktgen() { # native|none
 # still running: every upper must go with it.
 case_lower_del_under_load() {
 	local desc="lower device deleted under a pktgen flood while programs and uppers change"
-	local end i=0 pid
+	local i pid
 	if ! pg_load; then
 		ktap_test_skip "$desc (no pktgen module)"
 		return

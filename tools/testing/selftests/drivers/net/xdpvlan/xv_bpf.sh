@@ -1,4 +1,5 @@
 # SPDX-License-Identifier: GPL-2.0
+# shellcheck shell=bash
 # Maps of the xdpvlan selftest's XDP program (xv_progs.bpf.c), through one
 # bpftool call each, parsed by the shell itself (each process started costs
 # about a second in the debug guest). Sourced by xdpvlan.sh (and by the
