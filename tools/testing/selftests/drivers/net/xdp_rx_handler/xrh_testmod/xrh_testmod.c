@@ -12,6 +12,11 @@
  *            them with PASS_FALLBACK, as a handler that cannot take them
  *   stats    read: calls, calls with a multi-buffer frame and the count of
  *            each result; write anything to reset
+ *   leak     write a device name: take a reference to it that is never
+ *            released. Not used by the selftests: it shows that the test
+ *            run fails on a leaked reference (the device's unregistration
+ *            then waits forever, and the reference tracker names the
+ *            holder).
  */
 
 #include <linux/bpf.h>
@@ -57,7 +62,7 @@ static rx_handler_result_t xrh_skb_handler(struct sk_buff **pskb)
 }
 
 static enum rx_xdp_handler_result xrh_run_prog(struct net_device *dev,
-					    struct xdp_buff *xdp)
+					       struct xdp_buff *xdp)
 {
 	struct bpf_prog *prog = rcu_dereference(xrh.prog);
 	u32 act;
@@ -88,7 +93,7 @@ static enum rx_xdp_handler_result xrh_run_prog(struct net_device *dev,
 }
 
 static enum rx_xdp_handler_result xrh_handler(struct net_device *dev,
-					   struct xdp_buff *xdp)
+					      struct xdp_buff *xdp)
 {
 	enum rx_xdp_handler_result ret;
 
@@ -159,6 +164,27 @@ static int xrh_attach(const char *name)
 	netdev_hold(dev, &xrh.tracker, GFP_KERNEL);
 	xrh.dev = dev;
 	return 0;
+}
+
+static netdevice_tracker xrh_leak_tracker;
+
+static ssize_t xrh_leak_write(struct file *file, const char __user *ubuf,
+			      size_t count, loff_t *ppos)
+{
+	char name[IFNAMSIZ + 1] = {};
+	struct net_device *dev;
+
+	if (count > IFNAMSIZ)
+		return -EINVAL;
+	if (copy_from_user(name, ubuf, count))
+		return -EFAULT;
+	strim(name);
+	dev = netdev_get_by_name(current->nsproxy->net_ns, name,
+				 &xrh_leak_tracker, GFP_KERNEL);
+	if (!dev)
+		return -ENODEV;
+	pr_info("xrh_testmod: leaking a reference to %s, as asked\n", name);
+	return count;
 }
 
 static ssize_t xrh_attach_write(struct file *file, const char __user *ubuf,
@@ -267,6 +293,11 @@ static const struct file_operations xrh_attach_fops = {
 	.write = xrh_attach_write,
 };
 
+static const struct file_operations xrh_leak_fops = {
+	.owner = THIS_MODULE,
+	.write = xrh_leak_write,
+};
+
 static const struct file_operations xrh_mode_fops = {
 	.owner = THIS_MODULE,
 	.write = xrh_mode_write,
@@ -314,6 +345,7 @@ static int __init xrh_init(void)
 	debugfs_create_file("prog", 0200, xrh.dir, NULL, &xrh_prog_fops);
 	debugfs_create_file_unsafe("frags", 0600, xrh.dir, NULL, &xrh_frags_fops);
 	debugfs_create_file("stats", 0600, xrh.dir, NULL, &xrh_stats_fops);
+	debugfs_create_file("leak", 0200, xrh.dir, NULL, &xrh_leak_fops);
 	return 0;
 }
 
