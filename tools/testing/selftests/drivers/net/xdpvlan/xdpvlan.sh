@@ -652,8 +652,8 @@ case_chain_selfcheck() {
 # back on v0. Test frames are 60 bytes, markers 64.
 case_tracepoint() {
 	local desc="native: xdp:xdp_rx_handler reports every handler call and its result"
-	local tr=/sys/kernel/tracing ev line k
-	local -A T=()
+	local tr=/sys/kernel/tracing ev line k msg
+	local -A T=() A=()
 	ev=$tr/events/xdp/xdp_rx_handler
 	[ -d $tr/events ] || mount -t tracefs nodev $tr 2>/dev/null
 	if [ ! -d $ev ]; then
@@ -671,10 +671,16 @@ case_tracepoint() {
 	while read -r line; do
 		[[ "$line" =~ xdp_rx_handler:\ ifindex=([0-9]+)\ rx_queue=[0-9]+\ len=([0-9]+)\ result=([A-Z_]+) ]] ||
 			continue
+		k=${BASH_REMATCH[1]}:${BASH_REMATCH[2]}:${BASH_REMATCH[3]}
+		A[$k]=$((${A[$k]:-0} + 1))
 		[ "${BASH_REMATCH[2]}" = 60 ] || continue
 		k=${BASH_REMATCH[1]}:${BASH_REMATCH[3]}
 		T[$k]=$((${T[$k]:-0} + 1))
 	done <$tr/trace
+	# Every event, for the diagnosis: ifindex:len:result count.
+	msg=
+	for k in "${!A[@]}"; do msg+=" $k=${A[$k]}"; done
+	ktap_print_msg "events:$msg"
 	expect v0:CONSUMED "${T[$IDX_V0:CONSUMED]:-0}" $N
 	expect u1:CONSUMED "${T[$IDX_U1:CONSUMED]:-0}" $N
 	expect v0:PASS_FALLBACK "${T[$IDX_V0:PASS_FALLBACK]:-0}" $N
