@@ -43,6 +43,12 @@ ETH_P_MARK = 0x88b6  # ... the other one: markers
 MARK_SIZE = 64  # test frames are 60 bytes unless told otherwise
 ETH_P_ALL = 0x0003
 PACKET_OUTGOING = 4
+SOL_PACKET = 263
+# Frames this host sends are not copied to the socket: a packet socket that
+# sees them holds a clone of each sent skb, and a receiving veth then finds
+# the skb cloned (it copies it, or its XDP rx handler falls back to the skb
+# path), which a test of the native path must not depend on.
+PACKET_IGNORE_OUTGOING = 23
 SO_RCVBUFFORCE = 33
 
 
@@ -70,6 +76,7 @@ def send(dev, dst, count, tag, size=60, how='', proto=ETH_P_XRH):
 
 def count(dev, tag, seconds):
     s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_ALL))
+    s.setsockopt(SOL_PACKET, PACKET_IGNORE_OUTGOING, 1)
     s.bind((dev, 0))
     s.settimeout(0.1)
     want = b'XRH:' + tag.encode() + b'/'
@@ -105,6 +112,7 @@ def watch(outdir, *devs):
     socks = {}
     for dev in devs:
         s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_ALL))
+        s.setsockopt(SOL_PACKET, PACKET_IGNORE_OUTGOING, 1)
         try:
             s.setsockopt(socket.SOL_SOCKET, SO_RCVBUFFORCE, 4 << 20)
         except PermissionError:
