@@ -1,31 +1,67 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
-# Benchmark: how fast frames for an xdpvlan upper reach its XDP program,
-# natively through the XDP rx handler or through the skb path. Builds the
-# release kernel (no KASAN, lockdep, kmemleak, KUnit), boots it and runs
-# scripts/guest/bench.sh, which sends pktgen traffic from a veth peer to the
-# upper's address and measures the rate at which the upper's program
-# (XDP_DROP) sees the frames:
+# Benchmark: how much faster is the native path through the XDP rx handler,
+# and what does it cost. Builds the release kernel (no KASAN, lockdep,
+# kmemleak, KUnit), boots it twice (the guest clock counting instructions,
+# then plain TCG) and runs scripts/guest/bench.py in each boot: REPS
+# interleaved repetitions of every mode. scripts/bench-report.py then prints
+# the ratios R1-R6 (median, and the spread over the repetitions):
 #
-#   native   v0 (lower) runs XDP_PASS in driver mode: veth -> XDP rx handler
-#            -> xdpvlan runs its program on the xdp_buff, no skb
-#   skb      v0 runs XDP_PASS in generic mode: skb -> rx_handler -> xdpvlan
-#            runs its program in generic mode on the skb
-#   none     v0 runs no program: skb -> rx_handler -> generic program
+#   R1  XDP_DROP at L1 (xdpvlan, native) / XDP_DROP at L0 (veth, driver mode)
+#   R2  (B - C) / (A - C): A, B as in R1, C = macvlan + generic XDP_DROP
+#       (and B / C)
+#   R3  UDP datagrams/s into a socket on xdpvlan (native) / on macvlan
+#   R4  L0 XDP_PASS with a handler registered (frames for no upper) /
+#       L0 XDP_PASS with no handler
+#   R5  XDP_DROP at L2 / XDP_DROP at L1
+#   R6  TCP throughput into a socket on xdpvlan (native) / on macvlan
 #
-# Prints a table and writes it to $XDPRX_CACHE/runs/bench-*/bench.txt. Under
-# TCG (no KVM) the absolute numbers are an emulator's; compare the rows.
+# Usage: scripts/bench.sh          (environment: BENCH_REPS=5,
+#        BENCH_FRAMES=200000, BENCH_UDP_SECS=3, BENCH_TCP_SECS=5,
+#        BENCH_CLOCKS="icount tcg")
+#
+# Output: the table on stdout, and in $XDPRX_CACHE/runs/bench-*/: every
+# run (bench-runs-<clock>.jsonl), the summary (bench.json, bench.txt) and a
+# chart of the ratios (bench.png, if matplotlib is there).
 . "$(dirname "$0")/lib.sh"
 export FLAVOUR=release
 XDPRX_FLAVOUR=release
 
+start=$(date +%s)
 "$XDPRX_TOP/scripts/deps.sh"
 "$XDPRX_TOP/scripts/get-source.sh" >/dev/null
 "$XDPRX_TOP/scripts/build-kernel.sh"
-"$XDPRX_TOP/scripts/build-tests.sh"
-make -s -C "$XDPRX_TOP" KDIR="$(xdprx_build_dir)" LLVM="$XDPRX_LLVM" >/dev/null ||
-	die "out-of-tree module build failed"
+build=$(xdprx_build_dir)
+
+# The module and the BPF object for the release kernel are built aside, so
+# that the project's tree keeps the debug kernel's module the tests use.
+work=$XDPRX_CACHE/bench-work
+mkdir -p "$work"
+rsync -a --delete --exclude '*.o' --exclude '*.ko' --exclude '*.mod*' --exclude '.*.cmd' \
+	"$XDPRX_TOP/Kbuild" "$XDPRX_TOP/Makefile" "$XDPRX_TOP/drivers" "$work/"
+make -s -C "$work" KDIR="$build" LLVM="$XDPRX_LLVM" >"$work/build.log" 2>&1 ||
+	{ cat "$work/build.log" >&2; die "module build for the release kernel failed"; }
+inc=/usr/include/$(gcc -print-multiarch 2>/dev/null || echo x86_64-linux-gnu)
+"clang$XDPRX_LLVM" -O2 -g -target bpf -I"$inc" -c "$XDPRX_TOP/scripts/guest/bench.bpf.c" \
+	-o "$work/bench.bpf.o" || die "BPF build of bench.bpf.c failed"
+command -v iperf3 >/dev/null || die "iperf3 not found: run scripts/deps.sh"
+
 out=$XDPRX_CACHE/runs/bench-$(date +%Y%m%d-%H%M%S)
 mkdir -p "$out"
-"$XDPRX_TOP/scripts/vm-run.sh" --out "$out" -- bash scripts/guest/bench.sh "${BENCH_FRAMES:-1000000}"
-cat "$out/bench.txt"
+for clock in ${BENCH_CLOCKS:-icount tcg}; do
+	opt=()
+	[ "$clock" = icount ] && opt=(--icount)
+	log "[$(($(date +%s) - start)) s] booting the release kernel, clock: $clock"
+	mkdir -p "$out/$clock"
+	"$XDPRX_TOP/scripts/vm-run.sh" "${opt[@]}" --out "$out/$clock" -- \
+		env BENCH_MODULE="$work/drivers/net/xdpvlan/xdpvlan.ko" BENCH_OBJ="$work/bench.bpf.o" \
+		python3 scripts/guest/bench.py "${BENCH_REPS:-5}" "${BENCH_FRAMES:-200000}" \
+		"${BENCH_UDP_SECS:-3}" "${BENCH_TCP_SECS:-5}" "$clock" >"$out/$clock/console.txt" ||
+		die "the $clock benchmark failed: see $out/$clock/console.log"
+	cp "$out/$clock/bench-runs.jsonl" "$out/bench-runs-$clock.jsonl"
+done
+log "[$(($(date +%s) - start)) s] results in $out"
+# Debian's python3 has Debian's matplotlib (the chart); any python3 does the rest.
+py=python3
+[ -x /usr/bin/python3 ] && py=/usr/bin/python3
+"$py" "$XDPRX_TOP/scripts/bench-report.py" "$out" | tee "$out/bench.txt"

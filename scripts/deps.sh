@@ -6,7 +6,8 @@
 
 APT_PKGS=(clang-19 lld-19 llvm-19 libclang-19-dev flex bison bc libelf-dev
 	libssl-dev cpio kmod rsync qemu-system-x86 udev pahole libbpf-dev
-	bpftool iproute2 zstd git make python3-pip ethtool iputils-ping)
+	bpftool iproute2 zstd git make python3-pip ethtool iputils-ping
+	iperf3 python3-matplotlib)
 
 missing=()
 for p in "${APT_PKGS[@]}"; do

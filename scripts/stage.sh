@@ -1,15 +1,28 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
 # Stage the source tree: pristine base + patches/series applied with git am
-# (one commit per patch) + the project's rust/ files in a commit of their own.
+# (one commit per patch). The series is the whole change: the C patches, the
+# Rust abstractions (rust/kernel/net/), the xdpvlan driver and the selftests;
+# scripts/check-drift.sh checks that it reproduces the project's files.
 #
-# Staged commits are keyed on the content of the base, the patches and rust/,
-# and built in a scratch worktree. The build worktree then checks the staged
+# Staged commits are keyed on the content of the base and the patches, and
+# built in a scratch worktree. The build worktree then checks the staged
 # commit out, which rewrites only files whose content differs: make rebuilds
 # just what a changed patch touches.
 #
+#   --no-checkout  stage only: leave the build worktree and
+#                  $XDPRX_CACHE/staged-commit alone (for checks that read the
+#                  staged commit while a build may be using the worktree)
+#
 # Prints the staged commit on stdout.
 . "$(dirname "$0")/lib.sh"
+
+checkout=1
+case "${1:-}" in
+	--no-checkout) checkout=0 ;;
+	"") ;;
+	*) die "usage: $0 [--no-checkout]" ;;
+esac
 
 repo=$(xdprx_src_dir)
 git -C "$repo" rev-parse -q --verify base >/dev/null 2>&1 ||
@@ -29,12 +42,13 @@ key=$({
 		echo "patch $p"
 		cat "$XDPRX_TOP/patches/$p"
 	done
-	if [ -d "$XDPRX_TOP/rust" ]; then
-		(cd "$XDPRX_TOP" && find rust -type f -print0 | sort -z | xargs -0 -r sha256sum)
-	fi
 } | sha256sum | cut -c1-16)
 ref=refs/xdprx/stage/$key
 
+# One staging at a time: the scratch worktree is shared.
+mkdir -p "$XDPRX_CACHE"
+exec 9>"$XDPRX_CACHE/stage.lock"
+flock 9
 if ! git -C "$repo" rev-parse -q --verify "$ref" >/dev/null; then
 	wt=$XDPRX_CACHE/stage-wt
 	if [ ! -e "$wt/.git" ]; then
@@ -55,20 +69,16 @@ if ! git -C "$repo" rev-parse -q --verify "$ref" >/dev/null; then
 			die "patches/$p does not apply on $(cat "$XDPRX_CACHE/base-version" 2>/dev/null || echo "$base"): $where"
 		fi
 	done
-	if [ -d "$XDPRX_TOP/rust" ]; then
-		cp -r "$XDPRX_TOP/rust/." "$wt/rust/"
-		git -C "$wt" add -f -A rust
-		if ! git -C "$wt" diff --cached --quiet; then
-			GIT_AUTHOR_DATE="@0 +0000" git_q -C "$wt" commit -q -s \
-				-m "rust: net: add the xdp-rx-handler Rust abstractions" \
-				-m "The files of the project's rust/ directory, as they land in the kernel tree."
-		fi
-	fi
 	git -C "$repo" update-ref "$ref" "$(git -C "$wt" rev-parse HEAD)"
-	log "staged ${#patches[@]} patches + rust/ as $(git -C "$repo" rev-parse --short "$ref")"
+	log "staged ${#patches[@]} patches as $(git -C "$repo" rev-parse --short "$ref")"
 fi
+exec 9>&-
 
 target=$(git -C "$repo" rev-parse "$ref")
+if [ "$checkout" = 0 ]; then
+	echo "$target"
+	exit 0
+fi
 if [ "$(git -C "$repo" rev-parse -q --verify HEAD 2>/dev/null)" != "$target" ]; then
 	log "checking out the staged tree in $repo"
 	git -C "$repo" checkout -q -f --detach "$target"

@@ -25,6 +25,18 @@ python3 "$XDPRX_TOP/scripts/harness-check.py" >"$host/harness_check.ktap" || rc=
 echo $rc >"$host/harness_check.rc"
 phase "base tree"
 "$XDPRX_TOP/scripts/get-source.sh" >/dev/null
+phase "drift check: patches/ against the project's files"
+rc=0
+drift=$("$XDPRX_TOP/scripts/check-drift.sh" 2>&1) || rc=$?
+{
+	echo "KTAP version 1"
+	echo "1..1"
+	sed 's/^/# /' <<<"$drift"
+	[ $rc = 0 ] || echo -n "not "
+	echo "ok 1 patches/ reproduce the project's rust/, drivers/ and tools/ files"
+} >"$host/drift_check.ktap"
+echo $rc >"$host/drift_check.rc"
+[ $rc = 0 ] || log "$(tail -n 1 <<<"$drift")"
 phase "kernel"
 "$XDPRX_TOP/scripts/build-kernel.sh"
 phase "test modules and BPF objects"
@@ -68,7 +80,7 @@ wait
 set -e
 mkdir -p "$out/results"
 # The host's checks count as selftests of their own.
-for t in harness_check rust_reject; do
+for t in harness_check drift_check rust_reject; do
 	cp "$host/$t.ktap" "$out/results/selftest.host.$t.ktap"
 	cp "$host/$t.rc" "$out/results/selftest.host.$t.rc"
 done

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0
 # Boot the built kernel of a flavour with virtme-ng and run a command in it.
 #
-#   scripts/vm-run.sh [--net loop|loop-small]... [--out DIR] [--no-splat-check] -- CMD [ARG...]
+#   scripts/vm-run.sh [--net loop|loop-small]... [--icount] [--out DIR] [--no-splat-check] -- CMD [ARG...]
 #
 # --net loop gives the guest two virtio-net NICs wired to each other (vng
 # --network loop): QEMU's defaults, mergeable receive buffers. --net loop-small
@@ -14,6 +14,11 @@
 # read-write at the same path, and the command finds it in $XDPRX_OUT. After the
 # command the guest saves its kernel log there; the run fails if that log shows
 # a BUG, WARNING, KASAN, lockdep, RCU or kmemleak report.
+#
+# --icount runs QEMU with "-icount shift=0,sleep=off": the guest's clock
+# counts the instructions the guest executes (1 ns each, all vCPUs on one
+# host thread), so that times measured in the guest do not depend on the
+# host's speed or load (the benchmark's main clock).
 #
 # XDPRX_VM_APPEND adds kernel command line arguments (for example
 # "loglevel=8" to see kernel messages on the console while debugging);
@@ -40,13 +45,14 @@ while [ $# -gt 0 ]; do
 		*) net+=(--network "$2") ;;
 		esac
 		shift 2 ;;
+	--icount) qemu_opts+=("--qemu-opts=-icount shift=0,sleep=off"); shift ;;
 	--out) out=$2; shift 2 ;;
 	--no-splat-check) splat_check=; shift ;;
 	--) shift; break ;;
 	*) break ;;
 	esac
 done
-[ $# -gt 0 ] || die "usage: vm-run.sh [--net loop|loop-small]... [--out DIR] [--no-splat-check] -- CMD..."
+[ $# -gt 0 ] || die "usage: vm-run.sh [--net loop|loop-small]... [--icount] [--out DIR] [--no-splat-check] -- CMD..."
 
 build=$(xdprx_build_dir)
 [ -f "$build/arch/x86/boot/bzImage" ] || die "no kernel in $build: run scripts/build-kernel.sh"

@@ -657,6 +657,7 @@ case_chain_selfcheck() {
 case_tracepoint() {
 	local desc="native: xdp:xdp_rx_handler reports every handler call and its result"
 	local tr=/sys/kernel/tracing ev line k msg
+	local -a RAW=()
 	local -A T=() A=()
 	ev=$tr/events/xdp/xdp_rx_handler
 	[ -d $tr/events ] || mount -t tracefs nodev $tr 2>/dev/null
@@ -675,6 +676,7 @@ case_tracepoint() {
 	while read -r line; do
 		[[ "$line" =~ xdp_rx_handler:\ ifindex=([0-9]+)\ rx_queue=[0-9]+\ len=([0-9]+)\ result=([A-Z_]+) ]] ||
 			continue
+		RAW+=("$line")
 		k=${BASH_REMATCH[1]}:${BASH_REMATCH[2]}:${BASH_REMATCH[3]}
 		A[$k]=$((${A[$k]:-0} + 1))
 		[ "${BASH_REMATCH[2]}" = 60 ] || continue
@@ -694,6 +696,10 @@ case_tracepoint() {
 		*) FAILS="$FAILS unexpected:$k=${T[$k]}" ;;
 		esac
 	done
+	# On a failure, every event as the trace shows it.
+	if [ -n "$FAILS" ]; then
+		for line in "${RAW[@]}"; do ktap_print_msg "trace: $line"; done
+	fi
 	result "$desc"
 }
 

@@ -1,0 +1,206 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
+"""Summarise a benchmark run (scripts/bench.sh): bench-report.py DIR
+
+Reads DIR/bench-runs-<clock>.jsonl (one line per run, written by
+scripts/guest/bench.py), prints per clock the rate of every mode (median, min,
+max over the repetitions), the frames sent, seen and lost, the per-frame cost
+and its difference to mode A, and the ratios R1-R6 (ratio of the medians, and
+the min and max of the per-repetition ratios, each repetition's modes having
+run back to back). Writes DIR/bench.json and, if matplotlib is there,
+DIR/bench.png.
+"""
+
+import glob
+import json
+import os
+import statistics
+import sys
+
+# id: (numerator, denominator, what, goal)
+RATIOS = [
+    ('R1', 'l1_drop', 'l0_drop', 'XDP_DROP at L1 (xdpvlan native) / at L0 (veth driver mode)', 0.90),
+    ('R2', None, None, '(B - C) / (A - C), C = macvlan + generic XDP_DROP', 0.85),
+    ('B/C', 'l1_drop', 'mv_drop', 'XDP_DROP at L1, xdpvlan native / macvlan generic', None),
+    ('R3', 'udp_xv', 'udp_mv', 'UDP datagrams/s into a socket: xdpvlan native / macvlan', 1.0),
+    ('R4', 'l0_pass_h', 'l0_pass', 'L0 XDP_PASS, handler registered (no upper) / no handler', 0.98),
+    ('R5', 'l2_drop', 'l1_drop', 'XDP_DROP at L2 / at L1', 0.90),
+    ('R6', 'tcp_xv', 'tcp_mv', 'TCP bits/s into a socket: xdpvlan native / macvlan', 1.0),
+]
+UNITS = {'udp': 'datagrams/s', 'tcp': 'bits/s'}
+
+
+def load(path):
+    hdr, runs = None, []
+    with open(path) as f:
+        for line in f:
+            rec = json.loads(line)
+            if 'header' in rec:
+                hdr = rec['header']
+            else:
+                runs.append(rec)
+    return hdr, runs
+
+
+def spread(vals):
+    return {'median': statistics.median(vals), 'min': min(vals), 'max': max(vals), 'n': len(vals)}
+
+
+def summarise(hdr, runs):
+    modes, byrep = {}, {}
+    for r in runs:
+        modes.setdefault(r['mode'], []).append(r)
+        byrep.setdefault(r['rep'], {})[r['mode']] = r['rate']
+    res = {'header': hdr, 'modes': {}, 'ratios': {}}
+    for m, rs in modes.items():
+        s = spread([r['rate'] for r in rs])
+        s['runs'] = len(rs)
+        if 'requested' in rs[0]:
+            s['requested'] = sum(r['requested'] for r in rs)
+            s['sent'] = sum(r['sent'] for r in rs)
+            s['lost_at_ring'] = sum(r['lost_at_ring'] for r in rs)
+            s['lost_after_ring'] = sum(r['lost_after_ring'] for r in rs)
+            s['seen'] = {d: sum(r['seen'][d] for r in rs) for d in rs[0]['seen']}
+            s['ns_per_frame'] = 1e9 / s['median'] if s['median'] else None
+        else:
+            s['csum_errors'] = {k: sum(r['csum_errors'][k] for r in rs) for k in rs[0]['csum_errors']}
+            if 'lost' in rs[0]:
+                s['sent'] = sum(r['sent'] for r in rs)
+                s['lost'] = sum(r['lost'] for r in rs)
+            if 'retransmits' in rs[0]:
+                s['retransmits'] = sum(r['retransmits'] or 0 for r in rs)
+        s['u1_rx_native'] = sum(r.get('u1_rx_native', 0) for r in rs)
+        s['u1_rx_skb'] = sum(r.get('u1_rx_skb', 0) for r in rs)
+        res['modes'][m] = s
+    med = {m: s['median'] for m, s in res['modes'].items()}
+    for rid, num, den, what, goal in RATIOS:
+        per = []
+        for rates in byrep.values():
+            if rid == 'R2':
+                if all(k in rates for k in ('l0_drop', 'l1_drop', 'mv_drop')):
+                    a, b, c = rates['l0_drop'], rates['l1_drop'], rates['mv_drop']
+                    if a != c:
+                        per.append((b - c) / (a - c))
+            elif num in rates and den in rates and rates[den]:
+                per.append(rates[num] / rates[den])
+        if rid == 'R2':
+            if not all(k in med for k in ('l0_drop', 'l1_drop', 'mv_drop')):
+                continue
+            a, b, c = med['l0_drop'], med['l1_drop'], med['mv_drop']
+            value = (b - c) / (a - c) if a != c else None
+        elif num in med and den in med and med[den]:
+            value = med[num] / med[den]
+        else:
+            continue
+        res['ratios'][rid] = {'what': what, 'value': value, 'goal': goal,
+                              'min': min(per) if per else None, 'max': max(per) if per else None}
+    return res
+
+
+def fmt_rate(m, v):
+    unit = UNITS.get(m.split('_')[0], 'frames/s')
+    if unit == 'bits/s':
+        return f'{v / 1e6:10.1f} Mbit/s'
+    return f'{v:10.0f} {"dgram/s" if unit == "datagrams/s" else "frames/s"}'
+
+
+def report(res):
+    hdr = res['header']
+    clock = hdr['clock']
+    what = ('guest clock = guest instructions (QEMU -icount shift=0,sleep=off): '
+            'ns/frame = guest instructions per frame, sender and receiver together'
+            if clock == 'icount' else
+            'guest clock = wall clock of QEMU TCG (multi-threaded, noisy)')
+    print(f'== clock: {clock} ({what})')
+    print(f'   kernel {hdr["kernel"]}, {hdr["cpus"]} vCPUs, {hdr["reps"]} repetitions, '
+          f'{hdr["frames"]} frames per frame-mode run, UDP {hdr["udp_seconds"]} s, '
+          f'TCP {hdr["tcp_seconds"]} s per socket-mode run')
+    a = res['modes'].get('l0_drop', {}).get('ns_per_frame')
+    print(f'   {"mode":10} {"median":>19} {"min":>12} {"max":>12}  {"ns/frame":>8} {"-A":>7}  '
+          'sent / lost at ring / lost after / seen per level')
+    for m, s in res['modes'].items():
+        line = (f'   {m:10} {fmt_rate(m, s["median"])} {s["min"]:12.0f} {s["max"]:12.0f}')
+        if 'requested' in s:
+            npf = s['ns_per_frame']
+            d = f'{npf - a:+7.0f}' if a and npf else '       '
+            seen = ' '.join(f'{k}={v}' for k, v in s['seen'].items())
+            line += (f'  {npf:8.0f} {d}  {s["sent"]}/{s["requested"]} / {s["lost_at_ring"]} / '
+                     f'{s["lost_after_ring"]} / {seen}')
+        else:
+            line += ' ' * 19
+            extra = [f'InCsumErrors {s["csum_errors"]}']
+            if 'lost' in s:
+                extra.append(f'lost {s["lost"]} of {s["sent"]}')
+            if 'retransmits' in s:
+                extra.append(f'retransmits {s["retransmits"]}')
+            if m.endswith('_xv'):
+                extra.append(f'u1 rx_native {s["u1_rx_native"]} rx_skb {s["u1_rx_skb"]}')
+            line += '  ' + ', '.join(extra)
+        print(line)
+    print(f'   {"ratio":5} {"value":>7} {"min":>7} {"max":>7} {"goal":>6}')
+    for rid, r in res['ratios'].items():
+        v = f'{r["value"]:7.3f}' if r['value'] is not None else '    n/a'
+        lo = f'{r["min"]:7.3f}' if r['min'] is not None else '    n/a'
+        hi = f'{r["max"]:7.3f}' if r['max'] is not None else '    n/a'
+        goal = f'>={r["goal"]:.2f}' if r['goal'] is not None else '      '
+        met = '' if r['goal'] is None or r['value'] is None else (
+            '  met' if r['value'] >= r['goal'] else '  below goal')
+        print(f'   {rid:5} {v} {lo} {hi} {goal}{met}  {r["what"]}')
+    print()
+
+
+def chart(results, path):
+    try:
+        import matplotlib
+        matplotlib.use('Agg')
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return False
+    fig, ax = plt.subplots(figsize=(9, 4))
+    ids = [r[0] for r in RATIOS]
+    width = 0.8 / max(len(results), 1)
+    for i, res in enumerate(results):
+        xs, ys, lo, hi = [], [], [], []
+        for j, rid in enumerate(ids):
+            r = res['ratios'].get(rid)
+            if not r or r['value'] is None:
+                continue
+            xs.append(j + i * width)
+            ys.append(r['value'])
+            lo.append(r['value'] - (r['min'] if r['min'] is not None else r['value']))
+            hi.append((r['max'] if r['max'] is not None else r['value']) - r['value'])
+        ax.bar(xs, ys, width, yerr=[lo, hi], capsize=3, label=res['header']['clock'])
+    for j, (_, _, _, _, goal) in enumerate(RATIOS):
+        if goal is not None:
+            ax.plot([j - width / 2, j + width * (len(results) - 0.5)], [goal, goal], 'k--',
+                    linewidth=0.8)
+    ax.set_xticks([j + width * (len(results) - 1) / 2 for j in range(len(ids))], ids)
+    ax.set_ylabel('ratio of medians')
+    ax.set_xlabel('error bars: min-max of the per-repetition ratios; dashes: goal')
+    ax.legend()
+    ax.set_title('xdpvlan / XDP rx handler benchmark')
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    return True
+
+
+def main():
+    d = sys.argv[1]
+    results = []
+    for path in sorted(glob.glob(os.path.join(d, 'bench-runs-*.jsonl'))):
+        hdr, runs = load(path)
+        if not runs:
+            sys.exit(f'{path}: no runs')
+        res = summarise(hdr, runs)
+        report(res)
+        results.append(res)
+    if not results:
+        sys.exit(f'{d}: no bench-runs-*.jsonl')
+    with open(os.path.join(d, 'bench.json'), 'w') as f:
+        json.dump(results, f, indent=1)
+    if chart(results, os.path.join(d, 'bench.png')):
+        print(f'chart: {os.path.join(d, "bench.png")}')
+
+
+if __name__ == '__main__':
+    main()

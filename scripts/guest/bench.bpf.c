@@ -1,0 +1,70 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The benchmark's XDP programs (scripts/bench.sh). bn_drop and bn_pass do
+ * what xdp-bench's "drop" and "pass" do, and count, per receiving device
+ * (ingress ifindex), the frames and bytes they saw and the guest's monotonic
+ * clock at the first and the last one: the receive rate of a run is
+ * (count - 1) / (last - first), free of the sender's start and stop. bn_tx is
+ * the sender's program (as xdp-trafficgen's): run with BPF_PROG_RUN in
+ * live-frames mode, each XDP_TX sends the frame out of the device.
+ *
+ * Both counting programs accept multi-buffer frames (xdp.frags), so that
+ * attaching them leaves a veth peer's GSO on, as a user's program would.
+ */
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+
+struct bn_stat {
+	__u64 count;
+	__u64 bytes;
+	__u64 first_ns;
+	__u64 last_ns;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 64);
+	__type(key, __u32);
+	__type(value, struct bn_stat);
+} bn_stats SEC(".maps");
+
+static __always_inline void count(struct xdp_md *ctx)
+{
+	__u32 key = ctx->ingress_ifindex;
+	__u64 now = bpf_ktime_get_ns();
+	struct bn_stat *s, init = {};
+
+	s = bpf_map_lookup_elem(&bn_stats, &key);
+	if (!s) {
+		init.first_ns = now;
+		bpf_map_update_elem(&bn_stats, &key, &init, BPF_NOEXIST);
+		s = bpf_map_lookup_elem(&bn_stats, &key);
+		if (!s)
+			return;
+	}
+	__sync_fetch_and_add(&s->count, 1);
+	__sync_fetch_and_add(&s->bytes, bpf_xdp_get_buff_len(ctx));
+	s->last_ns = now;
+}
+
+SEC("xdp.frags")
+int bn_drop(struct xdp_md *ctx)
+{
+	count(ctx);
+	return XDP_DROP;
+}
+
+SEC("xdp.frags")
+int bn_pass(struct xdp_md *ctx)
+{
+	count(ctx);
+	return XDP_PASS;
+}
+
+SEC("xdp")
+int bn_tx(struct xdp_md *ctx)
+{
+	return XDP_TX;
+}
+
+char _license[] SEC("license") = "GPL";

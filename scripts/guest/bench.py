@@ -1,0 +1,339 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
+"""The benchmark's guest side (scripts/bench.sh boots the release kernel and
+runs this). Measures, interleaved, REPS repetitions of every mode and writes
+one JSON line per run to $XDPRX_OUT/bench-runs.jsonl:
+
+  l0_drop     A: XDP_DROP at L0: v0 (veth, driver mode) drops
+  l1_drop     B: v0 passes (driver mode), the XDP rx handler hands the
+              xdp_buff to u1 (xdpvlan), whose program drops it
+  l2_drop     v0 and u1 pass, u2 (xdpvlan on u1) drops: two handler levels
+  mv_drop     C: upstream macvlan: m0 (veth, no program) builds the skb,
+              macvlan's rx handler hands it to mv1, whose program drops it
+              in generic (skb) mode
+  l0_pass_h   v0 passes frames for no upper while u1 is registered on it
+              (the handler runs, finds no upper, the skb path follows)
+  l0_pass     the same on n0, a veth with no upper: no handler
+  udp_xv      UDP into a socket on u1 (v0 and u1 pass, driver mode/native)
+  udp_mv      UDP into a socket on mv1 (macvlan, no programs)
+  tcp_xv      TCP into a socket on u1, as udp_xv
+  tcp_mv      TCP into a socket on mv1, as udp_mv
+
+Frame modes: 60-byte UDP/IPv4 frames are sent from the veth peer (netns
+"bp") by BPF_PROG_RUN in live-frames mode (xdp-gen.py, the method of
+xdp-trafficgen), so they reach the receiving veth as xdp_frames, and counted
+by bench.bpf.c's bn_drop/bn_pass (what xdp-bench's drop/pass do) at every
+level. The rate of a run is the rate at which the level under test saw its
+frames, between the first and the last one (guest clock). Socket modes use
+iperf3 from the peer; their rate is what the server received.
+
+Why not xdp-tools: Debian bookworm's xdp-tools 1.3.1 (xdp-bench,
+xdp-trafficgen) fails to load on this kernel: its statistics programs attach
+to the tracepoints xdp_redirect_map{,_err}, which kernels since 6.16 no longer
+have ("failed to find kernel BTF type ID of 'xdp_redirect_map_err'");
+upstream xdp-tools dropped them in 2025 (xdp-tools pull request 513), after
+bookworm's version.
+
+CPUs: every veth's NAPI is threaded (/sys/class/net/DEV/threaded) and its
+thread pinned to CPU 0; the sender (xdp-gen.py, the iperf3 client) runs on
+CPU 1 and the iperf3 server on CPU 0. The receive path is the NAPI thread's.
+"""
+
+import ctypes
+import json
+import os
+import re
+import struct
+import subprocess
+import sys
+import time
+
+TOP = os.environ['XDPRX_TOP']
+OUT = os.environ['XDPRX_OUT']
+MOD = os.environ['BENCH_MODULE']
+OBJ = os.environ['BENCH_OBJ']
+GEN = os.path.join(TOP, 'scripts/guest/xdp-gen.py')
+PROGS = '/sys/fs/bpf/bn'
+MAPS = '/sys/fs/bpf/bn_maps'
+NS = 'bp'
+MAC = {'u1': '02:00:00:00:01:01', 'u2': '02:00:00:00:02:02',
+       'mv1': '02:00:00:00:0a:01', 'none': '02:00:00:00:0e:0e'}
+IP = {'u1': '10.1.0.1', 'v1': '10.1.0.2', 'mv1': '10.2.0.1', 'm1': '10.2.0.2'}
+XDP_DEVS = ['v0', 'u1', 'u2', 'm0', 'mv1', 'n0']
+
+# mode: programs to attach (dev, mode, prog), sender (peer dev, MAC), the
+# devices whose counters are read (the last one is the level under test).
+FRAME_MODES = {
+    'l0_drop': ([('v0', 'xdpdrv', 'bn_drop')], ('v1', 'u1'), ['v0']),
+    'l1_drop': ([('v0', 'xdpdrv', 'bn_pass'), ('u1', 'xdpdrv', 'bn_drop')],
+                ('v1', 'u1'), ['v0', 'u1']),
+    'l2_drop': ([('v0', 'xdpdrv', 'bn_pass'), ('u1', 'xdpdrv', 'bn_pass'),
+                 ('u2', 'xdpdrv', 'bn_drop')], ('v1', 'u2'), ['v0', 'u1', 'u2']),
+    'mv_drop': ([('mv1', 'xdpgeneric', 'bn_drop')], ('m1', 'mv1'), ['mv1']),
+    'l0_pass_h': ([('v0', 'xdpdrv', 'bn_pass')], ('v1', 'none'), ['v0']),
+    'l0_pass': ([('n0', 'xdpdrv', 'bn_pass')], ('n1', 'none'), ['n0']),
+}
+SOCK_MODES = {
+    'udp_xv': ('udp', [('v0', 'xdpdrv', 'bn_pass'), ('u1', 'xdpdrv', 'bn_pass')], 'u1'),
+    'udp_mv': ('udp', [], 'mv1'),
+    'tcp_xv': ('tcp', [('v0', 'xdpdrv', 'bn_pass'), ('u1', 'xdpdrv', 'bn_pass')], 'u1'),
+    'tcp_mv': ('tcp', [], 'mv1'),
+}
+ORDER = ['l0_drop', 'l1_drop', 'mv_drop', 'l2_drop', 'l0_pass_h', 'l0_pass',
+         'udp_xv', 'udp_mv', 'tcp_xv', 'tcp_mv']
+
+libc = ctypes.CDLL(None, use_errno=True)
+NR_BPF = 321
+BPF_MAP_LOOKUP_ELEM, BPF_MAP_DELETE_ELEM, BPF_OBJ_GET = 1, 3, 7
+
+
+def die(msg):
+    print(f'bench: {msg}', file=sys.stderr, flush=True)
+    sys.exit(1)
+
+
+def sh(*cmd, ns=None, check=True):
+    if ns:
+        cmd = ('ip', 'netns', 'exec', ns) + cmd
+    r = subprocess.run(cmd, capture_output=True, text=True)
+    if check and r.returncode:
+        die(f'{" ".join(cmd)}: exit {r.returncode}: {r.stderr.strip()}')
+    return r.stdout
+
+
+def bpf(cmd, attr):
+    buf = ctypes.create_string_buffer(attr, len(attr))
+    ret = libc.syscall(NR_BPF, cmd, buf, len(attr))
+    return ret, ctypes.get_errno()
+
+
+class Stats:
+    """bench.bpf.c's bn_stats: ifindex -> count, bytes, first_ns, last_ns."""
+
+    def __init__(self):
+        path = ctypes.create_string_buffer(f'{MAPS}/bn_stats'.encode())
+        self.fd, err = bpf(BPF_OBJ_GET, struct.pack('=QIII', ctypes.addressof(path), 0, 0, 0))
+        if self.fd < 0:
+            die(f'cannot open {MAPS}/bn_stats: {os.strerror(err)}')
+
+    def _attr(self, key, val):
+        return struct.pack('=I4xQQQ', self.fd, ctypes.addressof(key),
+                           ctypes.addressof(val) if val is not None else 0, 0)
+
+    def get(self, ifindex):
+        key = ctypes.create_string_buffer(struct.pack('=I', ifindex))
+        val = ctypes.create_string_buffer(32)
+        ret, _ = bpf(BPF_MAP_LOOKUP_ELEM, self._attr(key, val))
+        if ret < 0:
+            return (0, 0, 0, 0)
+        return struct.unpack('=4Q', val.raw[:32])
+
+    def clear(self, ifindex):
+        key = ctypes.create_string_buffer(struct.pack('=I', ifindex))
+        bpf(BPF_MAP_DELETE_ELEM, self._attr(key, None))
+
+
+def ifindex(dev):
+    with open(f'/sys/class/net/{dev}/ifindex') as f:
+        return int(f.read())
+
+
+def ethtool_stats(dev, ns=None):
+    st = {}
+    for line in sh('ethtool', '-S', dev, ns=ns).splitlines():
+        k, _, v = line.strip().partition(': ')
+        if v.strip().isdigit():
+            st[k] = int(v)
+    return st
+
+
+def snmp():
+    """InCsumErrors of Udp and Tcp in this netns."""
+    res = {}
+    with open('/proc/net/snmp') as f:
+        lines = f.read().splitlines()
+    for a, b in zip(lines[::2], lines[1::2]):
+        proto = a.split(':')[0]
+        if proto in ('Udp', 'Tcp'):
+            d = dict(zip(a.split()[1:], map(int, b.split()[1:])))
+            res[proto] = d.get('InCsumErrors', 0)
+    return res
+
+
+def pin_napi():
+    """Pins every NAPI thread (napi/DEV-ID) to CPU 0."""
+    n = 0
+    for pid in os.listdir('/proc'):
+        if not pid.isdigit():
+            continue
+        try:
+            with open(f'/proc/{pid}/comm') as f:
+                comm = f.read().strip()
+        except OSError:
+            continue
+        if comm.startswith('napi/'):
+            os.sched_setaffinity(int(pid), {0})
+            n += 1
+    return n
+
+
+def setup():
+    sh('insmod', MOD)
+    if not os.path.ismount('/sys/fs/bpf'):
+        sh('mount', '-t', 'bpf', 'bpf', '/sys/fs/bpf')
+    sh('ip', 'netns', 'add', NS)
+    for ns in (None, NS):
+        sh('sysctl', '-qw', 'net.ipv6.conf.all.disable_ipv6=1',
+           'net.ipv6.conf.default.disable_ipv6=1', ns=ns)
+    for a, b in (('v0', 'v1'), ('m0', 'm1'), ('n0', 'n1')):
+        sh('ip', 'link', 'add', a, 'type', 'veth', 'peer', 'name', b, 'netns', NS)
+    sh('ip', 'link', 'add', 'link', 'v0', 'name', 'u1', 'address', MAC['u1'], 'type', 'xdpvlan')
+    sh('ip', 'link', 'add', 'link', 'u1', 'name', 'u2', 'address', MAC['u2'], 'type', 'xdpvlan')
+    sh('ip', 'link', 'add', 'link', 'm0', 'name', 'mv1', 'address', MAC['mv1'],
+       'type', 'macvlan', 'mode', 'bridge')
+    sh('ip', 'addr', 'add', IP['u1'] + '/24', 'dev', 'u1')
+    sh('ip', 'addr', 'add', IP['mv1'] + '/24', 'dev', 'mv1')
+    sh('ip', 'addr', 'add', IP['v1'] + '/24', 'dev', 'v1', ns=NS)
+    sh('ip', 'addr', 'add', IP['m1'] + '/24', 'dev', 'm1', ns=NS)
+    for d in ('v0', 'm0', 'n0'):
+        # GRO keeps veth's NAPI (and so the peer's ndo_xdp_xmit) on when the
+        # device runs no program in driver mode; threaded, so that it can be
+        # pinned away from the sender.
+        sh('ethtool', '-K', d, 'gro', 'on')
+        with open(f'/sys/class/net/{d}/threaded', 'w') as f:
+            f.write('1')
+    for d in ('v0', 'u1', 'u2', 'm0', 'mv1', 'n0'):
+        sh('ip', 'link', 'set', d, 'up')
+    for d in ('v1', 'm1', 'n1', 'lo'):
+        sh('ip', 'link', 'set', d, 'up', ns=NS)
+    sh('bpftool', 'prog', 'loadall', OBJ, PROGS, 'pinmaps', MAPS, 'type', 'xdp')
+    if pin_napi() < 3:
+        die('expected a NAPI thread for each of v0, m0 and n0')
+
+
+def attach(progs):
+    for d in XDP_DEVS:
+        sh('ip', 'link', 'set', d, 'xdp', 'off')
+    for d, mode, p in progs:
+        sh('ip', 'link', 'set', d, mode, 'pinned', f'{PROGS}/{p}')
+    pin_napi()
+
+
+def settle(stats, idx):
+    """Waits until the counters stop moving (the last frames drained)."""
+    last = None
+    while True:
+        cur = [stats.get(i)[0] for i in idx]
+        if cur == last:
+            return
+        last = cur
+        time.sleep(0.2)
+
+
+def run_frames(mode, rep, frames, stats):
+    progs, (peer, dst), devs = FRAME_MODES[mode]
+    attach(progs)
+    idx = [ifindex(d) for d in devs]
+    for i in idx:
+        stats.clear(i)
+    before = ethtool_stats(peer, ns=NS)
+    up = ethtool_stats('u1')
+    r = subprocess.run(['taskset', '-c', '1', 'python3', GEN, f'{PROGS}/bn_tx', f'{NS}:{peer}',
+                        str(frames), MAC[dst]], capture_output=True, text=True)
+    if r.returncode:
+        die(f'{mode}: sender failed: {r.stderr.strip()}')
+    settle(stats, idx)
+    after = ethtool_stats(peer, ns=NS)
+    up2 = ethtool_stats('u1')
+    seen = {d: stats.get(i) for d, i in zip(devs, idx)}
+    cnt, _, first, last = seen[devs[-1]]
+    sent = after['tx_queue_0_xdp_xmit'] - before['tx_queue_0_xdp_xmit']
+    ring_lost = after['tx_queue_0_xdp_xmit_errors'] - before['tx_queue_0_xdp_xmit_errors']
+    rec = {'mode': mode, 'rep': rep, 'requested': frames, 'sent': sent,
+           'lost_at_ring': ring_lost, 'seen': {d: s[0] for d, s in seen.items()},
+           'lost_after_ring': sent - cnt,
+           'seconds': (last - first) / 1e9,
+           'rate': (cnt - 1) * 1e9 / (last - first) if cnt > 1 and last > first else 0.0,
+           'u1_rx_native': up2.get('rx_native', 0) - up.get('rx_native', 0),
+           'u1_rx_skb': up2.get('rx_skb', 0) - up.get('rx_skb', 0)}
+    rec['ns_per_frame'] = 1e9 / rec['rate'] if rec['rate'] else None
+    return rec
+
+
+def listening(port):
+    with open('/proc/net/tcp') as f:
+        return any(ln.split()[1].endswith(f':{port:04X}') and ln.split()[3] == '0A'
+                   for ln in f.read().splitlines()[1:])
+
+
+def run_sock(mode, rep, secs, stats):
+    proto, progs, dev = SOCK_MODES[mode]
+    attach(progs)
+    for d in ('v0', 'u1'):
+        stats.clear(ifindex(d))
+    port = 5201
+    srv = subprocess.Popen(['taskset', '-c', '0', 'iperf3', '-s', '-1', '-B', IP[dev], '-p', str(port)],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    while not listening(port):
+        if srv.poll() is not None:
+            die(f'{mode}: iperf3 server exited: {srv.stderr.read().strip()}')
+        time.sleep(0.05)
+    cs0, up = snmp(), ethtool_stats('u1')
+    cmd = ['taskset', '-c', '1', 'iperf3', '-c', IP[dev], '-p', str(port), '-t', str(secs), '-J']
+    if proto == 'udp':
+        cmd += ['-u', '-b', '0', '-l', '64']
+    r = subprocess.run(('ip', 'netns', 'exec', NS, *cmd), capture_output=True, text=True)
+    srv.wait(timeout=60)
+    try:
+        js = json.loads(r.stdout)
+    except ValueError:
+        die(f'{mode}: iperf3 client: exit {r.returncode}: {r.stderr.strip() or r.stdout[-300:]}')
+    if 'error' in js:
+        die(f'{mode}: iperf3: {js["error"]}')
+    cs1, up2 = snmp(), ethtool_stats('u1')
+    end = js['end']
+    rec = {'mode': mode, 'rep': rep, 'csum_errors': {k: cs1[k] - cs0[k] for k in cs1},
+           'u1_rx_native': up2.get('rx_native', 0) - up.get('rx_native', 0),
+           'u1_rx_skb': up2.get('rx_skb', 0) - up.get('rx_skb', 0),
+           'seen': {d: stats.get(ifindex(d))[0] for d in ('v0', 'u1')}}
+    if proto == 'udp':
+        s = end.get('sum_received') or end['sum']
+        sent = end.get('sum_sent', end['sum'])
+        recv = s['packets'] - s['lost_packets']
+        rec.update({'sent': sent['packets'], 'received': recv, 'lost': s['lost_packets'],
+                    'seconds': s['seconds'], 'rate': recv / s['seconds']})
+    else:
+        s = end['sum_received']
+        rec.update({'bytes': s['bytes'], 'seconds': s['seconds'],
+                    'rate': s['bits_per_second'], 'retransmits': end['sum_sent'].get('retransmits')})
+    return rec
+
+
+def main():
+    reps, frames, usecs, tsecs = (int(a) for a in sys.argv[1:5])
+    clock = sys.argv[5]
+    setup()
+    stats = Stats()
+    path = os.path.join(OUT, 'bench-runs.jsonl')
+    with open(path, 'w') as out:
+        hdr = {'kernel': os.uname().release, 'cpus': os.cpu_count(), 'clock': clock,
+               'reps': reps, 'frames': frames, 'udp_seconds': usecs, 'tcp_seconds': tsecs}
+        out.write(json.dumps({'header': hdr}) + '\n')
+        for rep in range(reps):
+            for mode in ORDER:
+                t0 = time.monotonic()
+                if mode in FRAME_MODES:
+                    rec = run_frames(mode, rep, frames, stats)
+                else:
+                    secs = usecs if mode.startswith('udp') else tsecs
+                    rec = run_sock(mode, rep, secs, stats)
+                rec['wall'] = time.monotonic() - t0
+                out.write(json.dumps(rec) + '\n')
+                out.flush()
+                print(f'rep {rep} {mode:10} rate {rec["rate"]:14.1f} '
+                      f'({rec["wall"]:.1f} s guest time)', flush=True)
+    print('bench: done', flush=True)
+
+
+if __name__ == '__main__':
+    main()
