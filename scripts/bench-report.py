@@ -24,6 +24,8 @@ RATIOS = [
     ('B/C', 'l1_drop', 'mv_drop', 'XDP_DROP at L1, xdpvlan native / macvlan generic', None),
     ('R3', 'udp_xv', 'udp_mv', 'UDP datagrams/s into a socket: xdpvlan native / macvlan', 1.0),
     ('R4', 'l0_pass_h', 'l0_pass', 'L0 XDP_PASS, handler registered (no upper) / no handler', 0.98),
+    ('R4m', 'l0_pass_h', 'l0_pass_mv',
+     'L0 XDP_PASS for no upper: lower of xdpvlan / lower of macvlan', None),
     ('R5', 'l2_drop', 'l1_drop', 'XDP_DROP at L2 / at L1', 0.90),
     ('R6', 'tcp_xv', 'tcp_mv', 'TCP bits/s into a socket: xdpvlan native / macvlan', 1.0),
 ]
@@ -114,7 +116,7 @@ def report(res):
     print(f'== clock: {clock} ({what})')
     print(f'   kernel {hdr["kernel"]}, {hdr["cpus"]} vCPUs, {hdr["reps"]} repetitions, '
           f'{hdr["frames"]} frames per frame-mode run, UDP {hdr["udp_seconds"]} s, '
-          f'TCP {hdr["tcp_seconds"]} s per socket-mode run')
+          f'TCP {hdr["tcp_seconds"]} s per socket-mode run; NAPI: {hdr.get("napi", "?")}')
     a = res['modes'].get('l0_drop', {}).get('ns_per_frame')
     print(f'   {"mode":10} {"median":>19} {"min":>12} {"max":>12}  {"ns/frame":>8} {"-A":>7}  '
           'sent / lost at ring / lost after / seen per level')
@@ -128,7 +130,7 @@ def report(res):
                      f'{s["lost_after_ring"]} / {seen}')
         else:
             line += ' ' * 19
-            extra = [f'InCsumErrors {s["csum_errors"]}']
+            extra = [f'counters {s["csum_errors"]}']
             if 'lost' in s:
                 extra.append(f'lost {s["lost"]} of {s["sent"]}')
             if 'retransmits' in s:

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
 # Check that every prefix of the series builds: base + patch 1, base + patches
-# 1..2, ... (and the rust/ commit, if there is one), in order. Prints one line
+# 1..2, ... up to the whole series, in order. Prints one line
 # per step, "ok" or "FAIL", with the build time, and exits non-zero at the first
 # step that does not build (the last lines of its errors go to stderr).
 #

@@ -35,6 +35,12 @@ fi
 # kselftests: the TEST_PROGS entries of the project's selftest Makefiles, run
 # from their directory with the timeout of its settings file (45 s default).
 export KSFT_HELPERS=$XDPRX_KSRC/tools/testing/selftests/kselftest
+# The driver the xdpvlan tests load: the kernel's own build of it
+# (CONFIG_XDPVLAN=m, from the series), unless the caller names one.
+if [ -z "${XDPVLAN_KO:-}" ] && [ -f "$XDPRX_BUILD/drivers/net/xdpvlan/xdpvlan.ko" ]; then
+	export XDPVLAN_KO=$XDPRX_BUILD/drivers/net/xdpvlan/xdpvlan.ko
+fi
+echo "# xdpvlan module: ${XDPVLAN_KO:-the out-of-tree build}"
 all=
 while read -r mk; do
 	dir=$(dirname "$mk")
