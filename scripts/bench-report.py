@@ -28,6 +28,8 @@ RATIOS = [
      'L0 XDP_PASS for no upper: lower of xdpvlan / lower of macvlan', None),
     ('R5', 'l2_drop', 'l1_drop', 'XDP_DROP at L2 / at L1', 0.90),
     ('R6', 'tcp_xv', 'tcp_mv', 'TCP bits/s into a socket: xdpvlan native / macvlan', 1.0),
+    ('R6x', 'tcp_xv', 'tcp_mvx',
+     'TCP bits/s: xdpvlan native / macvlan with an L0 program (both MTU-sized frames)', None),
 ]
 UNITS = {'udp': 'datagrams/s', 'tcp': 'bits/s'}
 

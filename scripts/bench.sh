@@ -17,7 +17,7 @@
 #   R6  TCP throughput into a socket on xdpvlan (native) / on macvlan
 #
 # Usage: scripts/bench.sh          (environment: BENCH_REPS=5,
-#        BENCH_FRAMES=200000, BENCH_UDP_SECS=3, BENCH_TCP_SECS=5,
+#        BENCH_FRAMES=200000, BENCH_UDP_SECS=1, BENCH_TCP_SECS=2,
 #        BENCH_CLOCKS="icount tcg")
 #
 # Output: the table on stdout, and in $XDPRX_CACHE/runs/bench-*/: every
@@ -56,7 +56,7 @@ for clock in ${BENCH_CLOCKS:-icount tcg}; do
 	"$XDPRX_TOP/scripts/vm-run.sh" "${opt[@]}" --out "$out/$clock" -- \
 		env BENCH_MODULE="$work/drivers/net/xdpvlan/xdpvlan.ko" BENCH_OBJ="$work/bench.bpf.o" \
 		python3 scripts/guest/bench.py "${BENCH_REPS:-5}" "${BENCH_FRAMES:-200000}" \
-		"${BENCH_UDP_SECS:-3}" "${BENCH_TCP_SECS:-5}" "$clock" >"$out/$clock/console.txt" ||
+		"${BENCH_UDP_SECS:-1}" "${BENCH_TCP_SECS:-2}" "$clock" >"$out/$clock/console.txt" ||
 		die "the $clock benchmark failed: see $out/$clock/console.log"
 	cp "$out/$clock/bench-runs.jsonl" "$out/bench-runs-$clock.jsonl"
 done
