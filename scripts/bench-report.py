@@ -23,11 +23,13 @@ RATIOS = [
     ('R2', None, None, '(B - C) / (A - C), C = macvlan + generic XDP_DROP', 0.85),
     ('B/C', 'l1_drop', 'mv_drop', 'XDP_DROP at L1, xdpvlan native / macvlan generic', None),
     ('R3', 'udp_xv', 'udp_mv', 'UDP datagrams/s into a socket: xdpvlan native / macvlan', 1.0),
+    ('R3s', 'udp_xv', 'udp_xs', 'UDP datagrams/s into a socket on xdpvlan: native / skb path', None),
     ('R4', 'l0_pass_h', 'l0_pass', 'L0 XDP_PASS, handler registered (no upper) / no handler', 0.98),
     ('R4m', 'l0_pass_h', 'l0_pass_mv',
      'L0 XDP_PASS for no upper: lower of xdpvlan / lower of macvlan', None),
     ('R5', 'l2_drop', 'l1_drop', 'XDP_DROP at L2 / at L1', 0.90),
     ('R6', 'tcp_xv', 'tcp_mv', 'TCP bits/s into a socket: xdpvlan native / macvlan', 1.0),
+    ('R6s', 'tcp_xv', 'tcp_xs', 'TCP bits/s into a socket on xdpvlan: native / skb path', None),
     ('R6x', 'tcp_xv', 'tcp_mvx',
      'TCP bits/s: xdpvlan native / macvlan with an L0 program (both MTU-sized frames)', None),
 ]
@@ -137,7 +139,7 @@ def report(res):
                 extra.append(f'lost {s["lost"]} of {s["sent"]}')
             if 'retransmits' in s:
                 extra.append(f'retransmits {s["retransmits"]}')
-            if m.endswith('_xv'):
+            if m.endswith(('_xv', '_xs')):
                 extra.append(f'u1 rx_native {s["u1_rx_native"]} rx_skb {s["u1_rx_skb"]}')
             line += '  ' + ', '.join(extra)
         print(line)

@@ -16,8 +16,11 @@ one JSON line per run to $XDPRX_OUT/bench-runs.jsonl:
   l0_pass     the same on n0, a veth with no upper: no handler
   l0_pass_mv  the same on m0, macvlan's lower: its skb rx handler runs
   udp_xv      UDP into a socket on u1 (v0 and u1 pass, driver mode/native)
+  udp_xs      the same on xdpvlan's skb path: no program on v0 (no hook
+              call), u1's program runs on the skb
   udp_mv      UDP into a socket on mv1 (macvlan, no programs)
   tcp_xv      TCP into a socket on u1, as udp_xv
+  tcp_xs      TCP into a socket on u1, as udp_xs
   tcp_mv      TCP into a socket on mv1, as udp_mv
   tcp_mvx     the same with an XDP_PASS program on m0 (driver mode): veth
               then turns its peer's GSO off, as it does for v0 in tcp_xv,
@@ -94,15 +97,19 @@ FRAME_MODES = {
     'l0_pass': ([('n0', 'xdpdrv', 'bn_pass')], ('n1', 'none'), ['n0']),
     'l0_pass_mv': ([('m0', 'xdpdrv', 'bn_pass')], ('m1', 'none'), ['m0']),
 }
+# mode: protocol, programs, the upper with the server's address, the path
+# u1's frames must take (its rx_native and rx_skb counters).
 SOCK_MODES = {
-    'udp_xv': ('udp', [('v0', 'xdpdrv', 'bn_pass'), ('u1', 'xdpdrv', 'bn_pass')], 'u1'),
-    'udp_mv': ('udp', [], 'mv1'),
-    'tcp_xv': ('tcp', [('v0', 'xdpdrv', 'bn_pass'), ('u1', 'xdpdrv', 'bn_pass')], 'u1'),
-    'tcp_mv': ('tcp', [], 'mv1'),
-    'tcp_mvx': ('tcp', [('m0', 'xdpdrv', 'bn_pass')], 'mv1'),
+    'udp_xv': ('udp', [('v0', 'xdpdrv', 'bn_pass'), ('u1', 'xdpdrv', 'bn_pass')], 'u1', 'native'),
+    'udp_xs': ('udp', [('u1', 'xdpdrv', 'bn_pass')], 'u1', 'skb'),
+    'udp_mv': ('udp', [], 'mv1', None),
+    'tcp_xv': ('tcp', [('v0', 'xdpdrv', 'bn_pass'), ('u1', 'xdpdrv', 'bn_pass')], 'u1', 'native'),
+    'tcp_xs': ('tcp', [('u1', 'xdpdrv', 'bn_pass')], 'u1', 'skb'),
+    'tcp_mv': ('tcp', [], 'mv1', None),
+    'tcp_mvx': ('tcp', [('m0', 'xdpdrv', 'bn_pass')], 'mv1', None),
 }
 ORDER = ['l0_drop', 'l1_drop', 'mv_drop', 'l2_drop', 'l0_pass_h', 'l0_pass', 'l0_pass_mv',
-         'udp_xv', 'udp_mv', 'tcp_xv', 'tcp_mv', 'tcp_mvx']
+         'udp_xv', 'udp_xs', 'udp_mv', 'tcp_xv', 'tcp_xs', 'tcp_mv', 'tcp_mvx']
 
 libc = ctypes.CDLL(None, use_errno=True)
 NR_BPF = 321
@@ -347,7 +354,7 @@ def listening(port):
 
 
 def run_sock(mode, rep, secs, stats):
-    proto, progs, dev = SOCK_MODES[mode]
+    proto, progs, dev, path = SOCK_MODES[mode]
     attach(progs)
     for d in ('v0', 'u1'):
         stats.clear(ifindex(d))
@@ -372,8 +379,12 @@ def run_sock(mode, rep, secs, stats):
         die(f'{mode}: iperf3: {js["error"]}')
     cs1, up2 = snmp(), ethtool_stats('u1') if dev == 'u1' else {}
     end = js['end']
-    if dev == 'u1' and up2.get('rx_native', 0) - up.get('rx_native', 0) == 0:
+    nat = up2.get('rx_native', 0) - up.get('rx_native', 0)
+    skb = up2.get('rx_skb', 0) - up.get('rx_skb', 0)
+    if path == 'native' and nat == 0:
         die(f'{mode}: no frame took the native path to u1')
+    if path == 'skb' and (nat or not skb):
+        die(f'{mode}: u1 took {nat} frames natively, {skb} on the skb path')
     rec = {'mode': mode, 'rep': rep, 'csum_errors': {k: cs1[k] - cs0[k] for k in cs1},
            'u1_rx_native': up2.get('rx_native', 0) - up.get('rx_native', 0),
            'u1_rx_skb': up2.get('rx_skb', 0) - up.get('rx_skb', 0),
