@@ -166,7 +166,7 @@ struct Port {
 }
 
 const EBUSY_MSG: &CStr =
-    c"the lower device already has an rx handler (bridge port, bond or team member, macvlan lower?)";
+    c"the lower device already has an rx handler (bridge port, bond/team member, macvlan lower?)";
 
 impl Port {
     /// Returns the port of `lower`, creating it if `lower` has no xdpvlan upper yet.

@@ -48,7 +48,7 @@ use core::{
     sync::atomic::{AtomicBool, AtomicU8, Ordering},
 };
 
-/// The extended acknowledgement of a netlink request, where errors are explained to the user
+/// The extended acknowledgment of a netlink request, where errors are explained to the user
 /// (`ip` prints the message).
 ///
 /// # Invariants
