@@ -32,11 +32,18 @@ mountpoint -q /sys/kernel/debug || mount -t debugfs none /sys/kernel/debug
 mountpoint -q /sys/fs/bpf || mount -t bpf bpf /sys/fs/bpf
 ip link add rnetv0 type veth peer name rnetv1 || ktap_exit_fail_msg "veth"
 bpftool prog loadall "$OBJ" /sys/fs/bpf/rnet type xdp || ktap_exit_fail_msg "bpftool"
-id=$(bpftool -j prog show pinned /sys/fs/bpf/rnet/xrh_pass | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])') ||
-	ktap_exit_fail_msg "no program id"
+# prog_id PIN: the id of a pinned program ("ID: TYPE name ..." is the
+# first line bpftool shows); no Python, whose first start in a boot takes
+# most of a minute in the debug guest.
+prog_id() {
+	local line
+	line=$(bpftool prog show pinned "$1" | head -n 1) || return 1
+	[[ "$line" =~ ^([0-9]+): ]] || return 1
+	echo "${BASH_REMATCH[1]}"
+}
+id=$(prog_id /sys/fs/bpf/rnet/xrh_pass) || ktap_exit_fail_msg "no program id"
 bpftool prog load "$DMOBJ" /sys/fs/bpf/rnet_dm || ktap_exit_fail_msg "bpftool (devmap program)"
-dmid=$(bpftool -j prog show pinned /sys/fs/bpf/rnet_dm | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])') ||
-	ktap_exit_fail_msg "no devmap program id"
+dmid=$(prog_id /sys/fs/bpf/rnet_dm) || ktap_exit_fail_msg "no devmap program id"
 insmod "$MOD" prog_id="$id" devmap_prog_id="$dmid" || ktap_exit_fail_msg "insmod failed"
 res=/sys/kernel/debug/kunit/$SUITE/results
 [ -f "$res" ] || ktap_exit_fail_msg "the suite did not run"
