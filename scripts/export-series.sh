@@ -2,7 +2,9 @@
 # SPDX-License-Identifier: GPL-2.0
 # For developers: write the commits base..HEAD of a kernel tree (default: the
 # dev worktree $XDPRX_CACHE/dev) to patches/ as git format-patch files and
-# rewrite patches/series. patches/0000-cover-letter.patch is kept as it is.
+# rewrite patches/series. patches/cover-letter.patch (the 00/21 mail; not
+# named 0*.patch, so that 'git am patches/0*.patch' applies the series) is
+# kept as it is.
 #
 #   scripts/export-series.sh [TREE]    (a worktree of $XDPRX_CACHE/linux)
 #
