@@ -71,11 +71,11 @@ py_bg() {
 }
 
 # py_fg NETNS OUT ARGS...: the same in the foreground (xv_sock.py bounds its
-# own time; timeout(1) is a backstop).
+# own time; timeout(1) is a backstop: PY_TIMEOUT seconds, default 400).
 py_fg() {
 	local ns=$1 out=$2
 	shift 2
-	timeout -k 5 400 nsenter --net="/run/netns/$ns" python3 "$SOCK" "$@" >"$out" 2>"$out.err"
+	timeout -k 5 "${PY_TIMEOUT:-400}" nsenter --net="/run/netns/$ns" python3 "$SOCK" "$@" >"$out" 2>"$out.err"
 }
 
 # running PID: PID is a background job of this shell that has not ended (so
