@@ -123,7 +123,7 @@ def report(res):
           f'TCP {hdr["tcp_seconds"]} s per socket-mode run; NAPI: {hdr.get("napi", "?")}')
     a = res['modes'].get('l0_drop', {}).get('ns_per_frame')
     print(f'   {"mode":10} {"median":>19} {"min":>12} {"max":>12}  {"ns/frame":>8} {"-A":>7}  '
-          'sent / lost at ring / lost after / seen per level')
+          'attempted / lost before L0 / lost after L0 / seen per level')
     for m, s in res['modes'].items():
         line = (f'   {m:10} {fmt_rate(m, s["median"])} {s["min"]:12.0f} {s["max"]:12.0f}')
         if 'requested' in s:

@@ -35,11 +35,12 @@ frames, between the first and the last one (guest clock). Socket modes use
 iperf3 from the peer; their rate is what the server received.
 
 Why not xdp-tools: Debian bookworm's xdp-tools 1.3.1 (xdp-bench,
-xdp-trafficgen) fails to load on this kernel: its statistics programs attach
-to the tracepoints xdp_redirect_map{,_err}, which kernels since 6.16 no longer
-have ("failed to find kernel BTF type ID of 'xdp_redirect_map_err'");
-upstream xdp-tools dropped them in 2025 (xdp-tools pull request 513), after
-bookworm's version.
+xdp-trafficgen) loads statistics programs on the tracepoints
+xdp_redirect_map{,_err}, which kernels since 6.16 no longer have. Measured on
+this machine's host kernel (6.18): both tools fail with "failed to find kernel
+BTF type ID of 'xdp_redirect_map_err'"; the 7.3 tree has no such tracepoint
+either (include/trace/events/xdp.h). Upstream xdp-tools dropped them in 2025
+(xdp-tools pull request 513), after bookworm's version.
 
 CPUs: the sender (xdp-gen.py, the iperf3 client) runs on CPU 1 and the
 iperf3 server on CPU 0. Where the receive path runs depends on the clock:
@@ -62,7 +63,6 @@ import ctypes
 import importlib.util
 import json
 import os
-import socket
 import struct
 import subprocess
 import sys
@@ -186,13 +186,7 @@ class Sender:
                 with open(f'/run/netns/{NS}') as f:
                     if libc.setns(f.fileno(), 0x40000000) < 0:
                         os._exit(3)
-                data = ctypes.create_string_buffer(self.gen.frame(mac, size))
-                ctx = ctypes.create_string_buffer(struct.pack('=6I', 0, size, 0,
-                                                              socket.if_nametoindex(peer), 0, 0))
-                attr = struct.pack('=IIIIQQIIIIQQIII4x', self.fd, 0, size, 0, ctypes.addressof(data), 0,
-                                   count, 0, len(ctx.raw) - 1, 0, ctypes.addressof(ctx), 0,
-                                   self.gen.BPF_F_TEST_XDP_LIVE_FRAMES, 0, 0)
-                self.gen.bpf(self.gen.BPF_PROG_TEST_RUN, attr)
+                self.gen.send(self.fd, peer, count, mac, size)
                 os._exit(0)
             except BaseException:
                 os._exit(4)

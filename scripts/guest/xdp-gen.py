@@ -55,6 +55,18 @@ def frame(dst_mac, size):
     return eth + ip + udp
 
 
+def send(fd, ifname, count, mac, size=60):
+    """Runs the XDP_TX program fd COUNT times in live-frames mode on a frame
+    to MAC received on ifname (of the current netns): each run sends it."""
+    data = ctypes.create_string_buffer(frame(mac, size))
+    # struct xdp_md: data, data_end, data_meta, ingress_ifindex, rx_queue_index, egress_ifindex
+    ctx = ctypes.create_string_buffer(struct.pack('=6I', 0, size, 0, socket.if_nametoindex(ifname), 0, 0))
+    attr = struct.pack('=IIIIQQIIIIQQIII4x', fd, 0, size, 0, ctypes.addressof(data), 0,
+                       count, 0, len(ctx.raw) - 1, 0, ctypes.addressof(ctx), 0,
+                       BPF_F_TEST_XDP_LIVE_FRAMES, 0, 0)
+    bpf(BPF_PROG_TEST_RUN, attr)
+
+
 def main():
     if len(sys.argv) < 5:
         sys.exit(__doc__)
@@ -68,14 +80,8 @@ def main():
         with open(f'/run/netns/{netns}') as f:
             if libc.setns(f.fileno(), CLONE_NEWNET) < 0:
                 sys.exit(f'setns {netns}: {os.strerror(ctypes.get_errno())}')
-    data = ctypes.create_string_buffer(frame(mac, size))
-    # struct xdp_md: data, data_end, data_meta, ingress_ifindex, rx_queue_index, egress_ifindex
-    ctx = ctypes.create_string_buffer(struct.pack('=6I', 0, size, 0, socket.if_nametoindex(ifname), 0, 0))
-    attr = struct.pack('=IIIIQQIIIIQQIII4x', fd, 0, size, 0, ctypes.addressof(data), 0,
-                       count, 0, len(ctx.raw) - 1, 0, ctypes.addressof(ctx), 0,
-                       BPF_F_TEST_XDP_LIVE_FRAMES, 0, 0)
     t0 = time.monotonic()
-    bpf(BPF_PROG_TEST_RUN, attr)
+    send(fd, ifname, count, mac, size)
     print(count, f'{time.monotonic() - t0:.3f}')
 
 

@@ -45,9 +45,9 @@ ETH_P_ALL = 0x0003
 PACKET_OUTGOING = 4
 SOL_PACKET = 263
 # Frames this host sends are not copied to the socket: a packet socket that
-# sees them holds a clone of each sent skb, and a receiving veth then finds
-# the skb cloned (it copies it, or its XDP rx handler falls back to the skb
-# path), which a test of the native path must not depend on.
+# sees them holds a clone of each sent skb, so a receiving veth gets a
+# cloned skb, which it copies before its XDP program runs; the tests need
+# not see their own sends, and should not change the path under test.
 PACKET_IGNORE_OUTGOING = 23
 SO_RCVBUFFORCE = 33
 
