@@ -20,9 +20,19 @@
 # host thread), so that times measured in the guest do not depend on the
 # host's speed or load (the benchmark's main clock).
 #
-# XDPRX_VM_APPEND adds kernel command line arguments (for example
-# "loglevel=8" to see kernel messages on the console while debugging);
-# XDPRX_VM_VERBOSE=1 shows the guest's console (vng --verbose).
+# DIR/console.log keeps everything the VM printed: the kernel's console from
+# the first line of boot (all levels until the command starts, then warnings
+# and worse), so that a guest that hangs shows where. The terminal gets what
+# is printed once the command started (its output, kernel warnings) and
+# QEMU's errors; XDPRX_VM_VERBOSE=1 shows the boot too.
+# XDPRX_VM_APPEND adds kernel command line arguments.
+#
+# Watchdogs, both off unless set (seconds): XDPRX_VM_BOOT_TIMEOUT stops a
+# guest that has not started the command by then, and boots it again up to
+# XDPRX_VM_BOOT_RETRIES times (default 0), keeping each hung boot's console
+# as console.bootN.log; XDPRX_VM_TIMEOUT stops the guest that long after
+# this script started (all boots count), whatever it is doing. Either writes
+# the reason to DIR/watchdog.
 #
 # Exit status: the guest command's, or 1 for a splat, or 2 if the VM did not
 # run the command at all.
@@ -72,11 +82,28 @@ case "${XDPRX_KVM:-auto}" in
 auto) [ -w /dev/kvm ] && grep -q -w -E 'vmx|svm' /proc/cpuinfo && kvm=() ;;
 esac
 
-# The guest runs the command, records its status, then saves its kernel log
-# after a kmemleak scan.
+# virtme-ng links the build's modules into $build/.virtme_mods whenever
+# modules.order is newer than its modules.dep. Two guests booted at once
+# from the same build both did so, and one of them hung before its command
+# (test run of 2026-11-26: "ln: ... File exists", then nothing for 88 min).
+# Prepare it here, one caller at a time, so that vng finds it up to date.
+(
+	flock 9
+	cd "$build"
+	dep=.virtme_mods/lib/modules/0.0.0/modules.dep
+	if [ ! -f "$dep" ] || [ modules.order -nt "$dep" ]; then
+		virtme-prep-kdir-mods >/dev/null
+	fi
+) 9>"$build/.virtme_mods.lock"
+
+# The guest marks the start of the command, lowers the console to warnings
+# (a hang in a test still shows its lockup, stall or hung-task report), runs
+# the command, records its status, then saves its kernel log after a
+# kmemleak scan.
 inner=$(printf '%q ' "$@")
 script="export XDPRX_OUT=$(printf %q "$out") XDPRX_TOP=$(printf %q "$XDPRX_TOP") \
 XDPRX_KSRC=$(printf %q "$(xdprx_src_dir)") XDPRX_BUILD=$(printf %q "$build"); \
+: > \"\$XDPRX_OUT/.guest-started\"; dmesg -n 5; \
 cd \"\$XDPRX_TOP\"; $inner; echo \$? > \"\$XDPRX_OUT/.guest-status\"; \
 bash \"\$XDPRX_TOP/scripts/guest/finish.sh\""
 
@@ -85,12 +112,72 @@ bash \"\$XDPRX_TOP/scripts/guest/finish.sh\""
 # its shadow range for 4-level addresses and reports the irq_desc lock as a
 # wild-memory-access (seen twice at 0.003-0.007 s under TCG). The kernel's
 # early boot is not what these tests test; 4-level paging avoids the window.
-log "booting $(basename "$build") with vng ${kvm[*]:-(KVM)}; output in $out"
-set +e
-vng --run "$build" "${kvm[@]}" ${XDPRX_VM_VERBOSE:+--verbose} --user root --cpus 2 --memory "${XDPRX_VM_MEMORY:-3G}" \
-	--rwdir "$out" "${net[@]}" --append "panic_on_warn=0 kmemleak=on no5lvl${XDPRX_VM_APPEND:+ $XDPRX_VM_APPEND}" \
-	--exec "$script" "${qemu_opts[@]}" </dev/null 2>&1 | tee "$out/console.log"
-set -e
+boot_timeout=${XDPRX_VM_BOOT_TIMEOUT:-0}
+vm_timeout=${XDPRX_VM_TIMEOUT:-0}
+retries=${XDPRX_VM_BOOT_RETRIES:-0}
+boot=0
+end=$(($(date +%s) + vm_timeout))
+rm -f "$out/watchdog" "$out"/console.boot*.log
+while :; do
+	boot=$((boot + 1))
+	left=0
+	if [ "$vm_timeout" != 0 ]; then
+		left=$((end - $(date +%s)))
+		if [ "$left" -le 0 ]; then
+			echo "boot $boot: not started, XDPRX_VM_TIMEOUT ($vm_timeout s) is over" >>"$out/watchdog"
+			break
+		fi
+	fi
+	rm -f "$out/.guest-started" "$out/.vm-pid"
+	log "booting $(basename "$build") with vng ${kvm[*]:-(KVM)}; output in $out"
+	# vng's output must stay a pipe: QEMU reopens /proc/self/fd/1 and 2 for
+	# its chardevs, truncating a regular file. timeout(1) puts vng and QEMU
+	# in a process group of their own and stops the whole group when the
+	# boot watchdog signals it, or when the time left is over.
+	set +e
+	{
+		timeout -k 30 "$left" vng --run "$build" "${kvm[@]}" --verbose --user root --cpus 2 \
+			--memory "${XDPRX_VM_MEMORY:-3G}" --rwdir "$out" "${net[@]}" \
+			--append "panic_on_warn=0 kmemleak=on no5lvl loglevel=7${XDPRX_VM_APPEND:+ $XDPRX_VM_APPEND}" \
+			--exec "$script" "${qemu_opts[@]}" </dev/null 2>&1 &
+		echo $! >"$out/.vm-pid"
+		wait $!
+	} | tee "$out/console.log" | if [ -n "${XDPRX_VM_VERBOSE:-}" ]; then cat; else
+		# Until virtme-ng-init starts the command: QEMU's errors only.
+		awk '/^virtme-ng-init: starting script/ { on = 1; next }
+			on || /^qemu-system|[Ee]rror/ { print; fflush() }'
+	fi &
+	pipe=$!
+	while [ ! -s "$out/.vm-pid" ]; do sleep 0.2; done
+	pid=$(cat "$out/.vm-pid")
+	t0=$SECONDS
+	hung=
+	while kill -0 "$pid" 2>/dev/null; do
+		if [ "$boot_timeout" != 0 ] && [ ! -e "$out/.guest-started" ] &&
+			[ $((SECONDS - t0)) -ge "$boot_timeout" ]; then
+			echo "boot $boot: the command had not started after $boot_timeout s" >>"$out/watchdog"
+			hung=1
+			kill -TERM "$pid" 2>/dev/null
+			break
+		fi
+		sleep 2
+	done
+	wait "$pipe"
+	set -e
+	if [ "$vm_timeout" != 0 ] && [ "$(date +%s)" -ge "$end" ]; then
+		echo "boot $boot: stopped at XDPRX_VM_TIMEOUT ($vm_timeout s)" >>"$out/watchdog"
+		break
+	fi
+	if [ -z "$hung" ] || [ "$boot" -gt "$retries" ]; then
+		break
+	fi
+	mv "$out/console.log" "$out/console.boot$boot.log"
+	log "boot $boot hung before the command (console: $out/console.boot$boot.log); booting again"
+done
+if [ -f "$out/watchdog" ]; then
+	log "watchdog: $(paste -sd ';' "$out/watchdog")"
+fi
+rm -f "$out/.vm-pid"
 
 [ -f "$out/.guest-status" ] || die "the guest did not run the command (see $out/console.log)"
 status=$(cat "$out/.guest-status")
