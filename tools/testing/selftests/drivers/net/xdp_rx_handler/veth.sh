@@ -16,6 +16,13 @@
 #             whose peer vr1 receives them
 #
 # Namespaces: v1, vr0, vr1 in the test's own netns; v0, v2, v3 in a peer netns.
+#
+# Then who may register an XDP rx handler, and the upper-program check of XDP
+# attachment: the handler shares rx_handler_data with the skb rx_handler, so
+# only the module that registered that one may add it (not xrh_testmod on a
+# macvlan's lower device, whose data is macvlan's port); a device with no skb
+# rx_handler takes none; and a device without an XDP rx handler still refuses
+# a program while an upper device has one.
 
 set -u
 DIR=$(cd "$(dirname "$0")" && pwd)
@@ -156,7 +163,48 @@ fi
 watch_start wn "$NS" v1 vr1 && watch_start wp "$PEER" v0 ||
 	ktap_exit_fail_msg "cannot start the packet watchers"
 
-ktap_set_plan 10
+# expect_fail WANT CMD...: CMD fails and its error output contains WANT.
+expect_fail() {
+	local want=$1 err
+	shift
+	if err=$("$@" 2>&1); then
+		ktap_print_msg "'$*' succeeded, want '$want'"
+		return 1
+	fi
+	case $err in
+	*"$want"*) return 0 ;;
+	esac
+	ktap_print_msg "'$*': '$err', want '$want'"
+	return 1
+}
+
+# ownership_setup: d0 with a macvlan mv0 on it (macvlan's rx_handler), d1 bare.
+ownership_setup() {
+	ip -n "$NS" link add d0 type dummy && ip -n "$NS" link add d1 type dummy &&
+		ip -n "$NS" link add mv0 link d0 type macvlan mode bridge
+}
+
+case_foreign_rx_handler() {
+	expect_fail "Device or resource busy" in_ns sh -c "echo d0 > $CTL/hijack"
+}
+
+case_no_rx_handler() {
+	expect_fail "Invalid argument" in_ns sh -c "echo d1 > $CTL/hijack"
+}
+
+case_upper_program_blocks() {
+	local ok=1
+	ip -n "$NS" link set mv0 xdpgeneric obj "$OBJ" program xrh_pass || return 1
+	expect_fail "upper device already has a program" \
+		ip -n "$NS" link set d0 xdpgeneric obj "$OBJ" program xrh_pass || ok=0
+	ip -n "$NS" link set mv0 xdpgeneric off || ok=0
+	# Without the upper's program, the lower takes one.
+	ip -n "$NS" link set d0 xdpgeneric obj "$OBJ" program xrh_pass || ok=0
+	ip -n "$NS" link set d0 xdpgeneric off || ok=0
+	[ $ok = 1 ]
+}
+
+ktap_set_plan 13
 for path in skb frame; do
 	for mode in fallback consumed drop tx prog; do
 		name=$path-$mode
@@ -168,4 +216,14 @@ for path in skb frame; do
 		fi
 	done
 done
+if ownership_setup; then
+	for c in foreign_rx_handler no_rx_handler upper_program_blocks; do
+		name=${c//_/-}
+		if "case_$c"; then ktap_test_pass "$name"; else ktap_test_fail "$name"; fi
+	done
+else
+	for c in foreign_rx_handler no_rx_handler upper_program_blocks; do
+		ktap_test_fail "${c//_/-}: setup failed"
+	done
+fi
 ktap_finished

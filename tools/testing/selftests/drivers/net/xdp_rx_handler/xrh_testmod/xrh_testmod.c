@@ -12,6 +12,9 @@
  *            them with PASS_FALLBACK, as a handler that cannot take them
  *   stats    read: calls, calls with a multi-buffer frame and the count of
  *            each result; write anything to reset
+ *   hijack   write a device name: register the XDP rx handler alone, on a
+ *            device whose skb rx_handler someone else registered (the write
+ *            fails with the error); if that succeeds, unregister it at once
  *   leak     write a device name: take a reference to it that is never
  *            released. Not used by the selftests: it shows that the test
  *            run fails on a leaked reference (the device's unregistration
@@ -166,6 +169,42 @@ static int xrh_attach(const char *name)
 	return 0;
 }
 
+/* What the core must refuse: an XDP rx handler on another owner's data. */
+static int xrh_hijack(const char *name)
+{
+	struct net_device *dev;
+	int err;
+
+	ASSERT_RTNL();
+	dev = __dev_get_by_name(current->nsproxy->net_ns, name);
+	if (!dev)
+		return -ENODEV;
+	err = netdev_rx_xdp_handler_register(dev, xrh_handler);
+	if (!err) {
+		pr_warn("xrh_testmod: registered on %s, whose rx_handler is not ours\n",
+			name);
+		netdev_rx_xdp_handler_unregister(dev);
+	}
+	return err;
+}
+
+static ssize_t xrh_hijack_write(struct file *file, const char __user *ubuf,
+				size_t count, loff_t *ppos)
+{
+	char name[IFNAMSIZ + 1] = {};
+	int err;
+
+	if (count > IFNAMSIZ)
+		return -EINVAL;
+	if (copy_from_user(name, ubuf, count))
+		return -EFAULT;
+	strim(name);
+	rtnl_lock();
+	err = xrh_hijack(name);
+	rtnl_unlock();
+	return err ?: count;
+}
+
 static netdevice_tracker xrh_leak_tracker;
 
 static ssize_t xrh_leak_write(struct file *file, const char __user *ubuf,
@@ -293,6 +332,11 @@ static const struct file_operations xrh_attach_fops = {
 	.write = xrh_attach_write,
 };
 
+static const struct file_operations xrh_hijack_fops = {
+	.owner = THIS_MODULE,
+	.write = xrh_hijack_write,
+};
+
 static const struct file_operations xrh_leak_fops = {
 	.owner = THIS_MODULE,
 	.write = xrh_leak_write,
@@ -345,6 +389,7 @@ static int __init xrh_init(void)
 	debugfs_create_file("prog", 0200, xrh.dir, NULL, &xrh_prog_fops);
 	debugfs_create_file_unsafe("frags", 0600, xrh.dir, NULL, &xrh_frags_fops);
 	debugfs_create_file("stats", 0600, xrh.dir, NULL, &xrh_stats_fops);
+	debugfs_create_file("hijack", 0200, xrh.dir, NULL, &xrh_hijack_fops);
 	debugfs_create_file("leak", 0200, xrh.dir, NULL, &xrh_leak_fops);
 	return 0;
 }
