@@ -144,8 +144,9 @@ while :; do
 		wait $!
 	} | tee "$out/console.log" | if [ -n "${XDPRX_VM_VERBOSE:-}" ]; then cat; else
 		# Until virtme-ng-init starts the command: QEMU's errors only.
-		awk '/^virtme-ng-init: starting script/ { on = 1; next }
-			on || /^qemu-system|[Ee]rror/ { print; fflush() }'
+		# (sed -u: line by line; mawk would wait for a full input block.)
+		sed -u -n -e '/^virtme-ng-init: starting script/,$ { /^virtme-ng-init: starting script/b; p; b }' \
+			-e '/^qemu-system\|[Ee]rror/p'
 	fi &
 	pipe=$!
 	while [ ! -s "$out/.vm-pid" ]; do sleep 0.2; done
