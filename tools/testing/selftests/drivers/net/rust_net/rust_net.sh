@@ -54,7 +54,11 @@ while read -r line; do
 		name=${line#*ok [0-9]* }
 		[ "$name" = "$SUITE" ] && continue
 		n=$((n + 1))
-		if [ "${line%%ok*}" = "" ]; then ktap_test_pass "$name"; else ktap_test_fail "$name"; fi
+		if [ "${line%%ok*}" = "" ]; then
+			ktap_test_pass "$name"
+		else
+			ktap_test_fail "$name"
+		fi
 		;;
 	"# "*) echo "$line" ;;
 	esac

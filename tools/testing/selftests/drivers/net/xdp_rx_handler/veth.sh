@@ -142,20 +142,29 @@ run_case() {
 	cnt_vr1=$REPLY
 	drops1=$(ethtool_of xdp_drops)
 
-	check() { if [ "$1" != "$2" ]; then ktap_print_msg "$path/$mode: $3 is $1, want $2"; ok=0; fi; }
+	check() {
+		if [ "$1" != "$2" ]; then
+			ktap_print_msg "$path/$mode: $3 is $1, want $2"
+			ok=0
+		fi
+	}
 	check "${ST[calls]:-none}" "$N" "handler calls"
 	check "${ST[$want_result]:-none}" "$N" "handler $want_result results"
 	check "$cnt_v1" "$([ "$mode" = fallback ] && echo "$N" || echo 0)" "frames on v1's stack"
 	check "$cnt_v0" "$([ "$mode" = tx ] && echo "$N" || echo 0)" "frames sent back to v0"
 	check "$cnt_vr1" "$([ "$mode" = prog ] && echo "$N" || echo 0)" "frames redirected to vr1"
-	check "$((drops1 - drops0))" "$([ "$mode" = drop ] && echo "$N" || echo 0)" "xdp_drops of v1"
+	check "$((drops1 - drops0))" "$([ "$mode" = drop ] && echo "$N" || echo 0)" \
+		"xdp_drops of v1"
 	[ "$mode" = prog ] && echo -1 > "$CTL/prog"
 	[ $ok = 1 ]
 }
 
 ktap_print_header
 [ "$(id -u)" = 0 ] || { ktap_skip_all "needs root"; exit "$KSFT_SKIP"; }
-[ -f "$MOD" ] && [ -f "$OBJ" ] || { ktap_skip_all "xrh_testmod.ko or xdp_progs.bpf.o not built"; exit "$KSFT_SKIP"; }
+[ -f "$MOD" ] && [ -f "$OBJ" ] || {
+	ktap_skip_all "xrh_testmod.ko or xdp_progs.bpf.o not built"
+	exit "$KSFT_SKIP"
+}
 trap cleanup EXIT
 if ! setup; then
 	ktap_exit_fail_msg "setup failed"

@@ -113,13 +113,14 @@ virtio_nics() {
 }
 
 find_pairs() {
-	local kind mrg nics
+	local kind mrg nics why
 	for kind in mergeable small; do
 		mrg=0
 		[ "$kind" = mergeable ] && mrg=1
 		mapfile -t nics < <(virtio_nics "$mrg")
 		if [ "${#nics[@]}" -ne 2 ]; then
-			ktap_print_msg "$kind: ${#nics[@]} unused virtio-net NICs of that kind, need a pair wired together"
+			why="unused virtio-net NICs of that kind, need a pair wired together"
+			ktap_print_msg "$kind: ${#nics[@]} $why"
 			continue
 		fi
 		PNIC[$kind]=${nics[0]#* }
@@ -275,10 +276,16 @@ run_case() {
 
 ktap_print_header
 [ "$(id -u)" = 0 ] || { ktap_skip_all "needs root"; exit "$KSFT_SKIP"; }
-[ -f "$MOD" ] && [ -f "$OBJ" ] || { ktap_skip_all "xrh_testmod.ko or xdp_progs.bpf.o not built"; exit "$KSFT_SKIP"; }
+[ -f "$MOD" ] && [ -f "$OBJ" ] || {
+	ktap_skip_all "xrh_testmod.ko or xdp_progs.bpf.o not built"
+	exit "$KSFT_SKIP"
+}
 trap cleanup EXIT
 find_pairs
-[ "${#PAIRS[@]}" -gt 0 ] || { ktap_skip_all "no pair of unused virtio-net NICs (vng --network loop)"; exit "$KSFT_SKIP"; }
+[ "${#PAIRS[@]}" -gt 0 ] || {
+	ktap_skip_all "no pair of unused virtio-net NICs (vng --network loop)"
+	exit "$KSFT_SKIP"
+}
 if ! setup; then
 	ktap_exit_fail_msg "setup failed"
 fi
@@ -305,7 +312,8 @@ for kind in mergeable small; do
 	for c in $cases; do
 		if [ "${c#mb-}" != "$c" ] && [ -z "$mb_ready" ]; then
 			if ! setup_mb; then
-				ktap_print_msg "$kind: MTU $MB_MTU with a frags-aware program failed"
+				ktap_print_msg \
+					"$kind: MTU $MB_MTU with a frags-aware program failed"
 				for c in $MB_CASES; do ktap_test_fail "$kind-$c"; done
 				break
 			fi

@@ -168,7 +168,8 @@ expect() { # what actual wanted
 	[ "$2" = "$3" ] || FAILS="$FAILS $1=$2(want $3)"
 }
 expect_order() { # what a b c: a < b < c
-	[ "$2" -lt "$3" ] && { [ -z "${4:-}" ] || [ "$3" -lt "$4" ]; } || FAILS="$FAILS $1:$2,$3,${4:-}"
+	[ "$2" -lt "$3" ] && { [ -z "${4:-}" ] || [ "$3" -lt "$4" ]; } ||
+		FAILS="$FAILS $1:$2,$3,${4:-}"
 }
 result() { # description
 	local d
@@ -282,7 +283,8 @@ case_redirect_target() {
 
 case_no_native() {
 	local a b c
-	out=$(python3 "$DIR/xv_nl.py" v0 u3 1=1) || { ktap_test_fail "flags attribute: $out"; return; }
+	out=$(python3 "$DIR/xv_nl.py" v0 u3 1=1) ||
+		{ ktap_test_fail "flags attribute: $out"; return; }
 	# An address of its own: udev gives a device created with a random
 	# one a new address when it gets to it (seen: the frames sent to the
 	# address read here reached no device).
@@ -312,7 +314,8 @@ case_show() {
 	want="kind=xdpvlan link=$(</sys/class/net/v0/ifindex) 1=0"
 	out=$(python3 "$DIR/xv_nl.py" --show u1)
 	[ "$out" = "$want" ] || FAILS="$FAILS u1:'$out'(want '$want')"
-	ip -o link show u4 | grep -q ' u4@v0:' || FAILS="$FAILS ip-link:'$(ip -o link show u4 | cut -c1-40)'"
+	ip -o link show u4 | grep -q ' u4@v0:' ||
+		FAILS="$FAILS ip-link:'$(ip -o link show u4 | cut -c1-40)'"
 	ip link del u4
 	result "ip link shows an upper as upper@lower with the flags it was created with"
 }
@@ -389,7 +392,8 @@ case_nested_del() {
 
 case_lower_del() {
 	ip link add w0 type veth peer name w1 && ip link add link w0 name w0a type xdpvlan &&
-		ip link add link w0 name w0b type xdpvlan && ip link add link w0a name w0aa type xdpvlan ||
+		ip link add link w0 name w0b type xdpvlan &&
+		ip link add link w0a name w0aa type xdpvlan ||
 		FAILS="$FAILS setup"
 	ip link del w0
 	for d in w0a w0b w0aa; do [ -e /sys/class/net/$d ] && FAILS="$FAILS $d-left"; done
@@ -408,15 +412,16 @@ unprivileged() {
 }
 
 case_caps() {
+	local desc="creating a device or changing its program needs CAP_NET_ADMIN"
 	if ! command -v setpriv >/dev/null; then
-		ktap_test_fail "creating a device or changing its program needs CAP_NET_ADMIN: no setpriv (util-linux)"
+		ktap_test_fail "$desc: no setpriv (util-linux)"
 		return
 	fi
 	unprivileged create ip link add link v0 name bad6 type xdpvlan
 	unprivileged detach ip link set u1 xdp off
 	ip link show u1 | grep -q xdp || FAILS="$FAILS prog-gone"
 	[ -e /sys/class/net/bad6 ] && FAILS="$FAILS bad6-created"
-	result "creating a device or changing its program needs CAP_NET_ADMIN"
+	result "$desc"
 }
 
 # churn ROUND DEV PROG LOWER NAME: one round of changes under traffic: DEV's
@@ -452,10 +457,16 @@ case_rmmod_under_load() {
 	done
 	# Up to the disruption: every frame reached the upper it addresses, and
 	# no unicast frame for L2 reached L1. The markers come after the rounds.
+	# pktgen's flood fills veth's ring and the watchers' socket buffers, so
+	# one marker frame can be lost (seen once, with 180 drops on v0): a
+	# marker is a barrier, not a count, so it is sent until it is seen.
 	wait_file "${WDIR[v1]}/sent-b4" || FAILS="$FAILS not-sent"
 	for d in u1 u2; do
-		to_watcher "${MARK_BY[$d]}" "mark ${MARK_TO[$d]} r"
-		wait_file "${WDIR[$d]}/$d-mark-r" || FAILS="$FAILS no-marker-on-$d"
+		for ((i = 0; i < 10; i++)); do
+			to_watcher "${MARK_BY[$d]}" "mark ${MARK_TO[$d]} r"
+			wait_file "${WDIR[$d]}/$d-mark-r" 5 && break
+		done
+		[ -e "${WDIR[$d]}/$d-mark-r" ] || FAILS="$FAILS no-marker-on-$d"
 	done
 	for r in "${!want2[@]}"; do
 		got1=0 got2=0
@@ -481,7 +492,8 @@ case_rmmod_under_load() {
 # in the peer netns and returns when they are sent.
 pg_load() {
 	modprobe pktgen 2>/dev/null ||
-		{ [ -n "${XDPRX_BUILD:-}" ] && insmod "$XDPRX_BUILD/net/core/pktgen.ko" 2>/dev/null; } ||
+		{ [ -n "${XDPRX_BUILD:-}" ] &&
+			insmod "$XDPRX_BUILD/net/core/pktgen.ko" 2>/dev/null; } ||
 		grep -q '^pktgen ' /proc/modules
 }
 pg_send() {
@@ -656,7 +668,7 @@ case_chain_selfcheck() {
 # back on v0. Test frames are 60 bytes, markers 64.
 case_tracepoint() {
 	local desc="native: xdp:xdp_rx_handler reports every handler call and its result"
-	local tr=/sys/kernel/tracing ev line k msg
+	local tr=/sys/kernel/tracing ev line k msg re
 	local -a RAW=()
 	local -A T=() A=()
 	ev=$tr/events/xdp/xdp_rx_handler
@@ -678,8 +690,9 @@ case_tracepoint() {
 	# after such a seek (seen: lines repeated and lost when the events
 	# came from both CPUs).
 	cp $tr/trace "$TMP/trace" || FAILS="$FAILS trace-copy"
+	re='xdp_rx_handler: ifindex=([0-9]+) rx_queue=[0-9]+ len=([0-9]+) result=([A-Z_]+)'
 	while read -r line; do
-		[[ "$line" =~ xdp_rx_handler:\ ifindex=([0-9]+)\ rx_queue=[0-9]+\ len=([0-9]+)\ result=([A-Z_]+) ]] ||
+		[[ "$line" =~ $re ]] ||
 			continue
 		RAW+=("$line")
 		k=${BASH_REMATCH[1]}:${BASH_REMATCH[2]}:${BASH_REMATCH[3]}

@@ -152,7 +152,7 @@ result() { # description
 # run PHASE NAME: 0 -> xvd_l0 redirects the first frame of the poll itself,
 # 1 -> it passes it to xd1, whose program redirects it.
 run() {
-	local phase=$1 name=$2 m ok=1 seen inn out bad rx half=$((N / 2))
+	local phase=$1 name=$2 m ok=1 seen inn out bad rx half=$((N / 2)) t
 	for m in xvd_seen xvd_in xvd_out xvd_bad xvd_rx; do
 		xv reset "$MAPS/$m" || ok=0
 	done
@@ -171,15 +171,18 @@ run() {
 	expect "seen(L0,L1)" "$seen" "0=$N 1=$half"
 	expect "egress_ifindex" "$out" "$IF_DR0=$N"
 	expect "dr1" "$rx" "$IF_DR1=$N"
-	result "$name: the $N frames went through the devmap entry to dr1, $half redirected by each level"
+	t="$name: the $N frames went through the devmap entry to dr1,"
+	result "$t $half redirected by each level"
 	[ $ok = 1 ] || FAILS="$FAILS setup-or-send-failed"
 	expect "ingress_ifindex" "$inn" "$(pairs "$IF_D0" $half "$IF_XD1" $half)"
-	result "$name: the egress program saw ingress_ifindex d0 ($IF_D0) for $half frames and xd1 ($IF_XD1) for $half"
+	t="$name: the egress program saw ingress_ifindex d0 ($IF_D0) for $half frames"
+	result "$t and xd1 ($IF_XD1) for $half"
 	[ $ok = 1 ] || FAILS="$FAILS setup-or-send-failed"
 	# Not vacuously: the egress program must have seen every frame.
 	expect "egress_ifindex" "$out" "$IF_DR0=$N"
 	expect "wrong-ingress-by-redirector" "$bad" ""
-	result "$name: each frame's ingress_ifindex in the egress program is the device that redirected it"
+	t="$name: each frame's ingress_ifindex in the egress program"
+	result "$t is the device that redirected it"
 }
 
 trap cleanup EXIT
@@ -196,7 +199,8 @@ if ! setup; then
 fi
 
 if out=$(xv set-devmap "$MAPS/xvd_dm" "$IF_DR0" "$PROGS/xvd_egress"); then
-	ktap_test_pass "devmap entry 0 is dr0 with xvd_egress (expected_attach_type BPF_XDP_DEVMAP): $out"
+	t="devmap entry 0 is dr0 with xvd_egress"
+	ktap_test_pass "$t (expected_attach_type BPF_XDP_DEVMAP): $out"
 else
 	ktap_exit_fail_msg "cannot set the devmap entry: $out"
 fi

@@ -332,7 +332,8 @@ expect_prog_pass() {
 # checksum is the one it arrived with, so the peer counts InCsumErrors
 # unless the checksum was complete before xl1's program saw the frame.
 case_reflect() { # MODE
-	local m=$1 out=$TMP/$((++RUN))-udp-ping desc="$1: XDP_TX at L1: UDP echoed back to the peer intact"
+	local m=$1 out=$TMP/$((++RUN))-udp-ping \
+		desc="$1: XDP_TX at L1: UDP echoed back to the peer intact"
 	can_run "$desc" || return
 	if ! upper_prog xs_c1 xl1 xs_reflect; then
 		FAILS=()
@@ -422,7 +423,8 @@ case_leak() {
 	snapshot a
 	got=$(first_line "$r") rxn=$(delta xl1 rx_native)
 	msg "sender: $(first_line "$s"), receiver: $got, xl1 rx_native +${rxn:-unknown}"
-	[[ "$(first_line "$s")" =~ ^sent=[0-9]+$ ]] || fail "the sender did not finish: $(first_line "$s")"
+	[[ "$(first_line "$s")" =~ ^sent=[0-9]+$ ]] ||
+		fail "the sender did not finish: $(first_line "$s")"
 	# Only a sanity check that the frames took the native path.
 	expect_delta xl1 rx_native -ge $((LEAK_N / 10))
 	expect_delta xl1 rx_skb -eq 0
@@ -464,7 +466,8 @@ restore_mtu() {
 }
 
 case_mtu_frags() { # REASON
-	local desc="native: MTU $MTU_BIG, multi-buffer frames: TCP 4 MiB to L1 with a frags-aware program intact"
+	local desc="native: MTU $MTU_BIG, multi-buffer frames:"
+	desc+=" TCP 4 MiB to L1 with a frags-aware program intact"
 	can_run "$desc" "$1" || return
 	begin "xs_peer xs_c1" "xs_c1:xl1"
 	upper_prog xs_c1 xl1 xs_pass_frags || fail "cannot attach xs_pass_frags to xl1"
@@ -475,7 +478,8 @@ case_mtu_frags() { # REASON
 }
 
 case_mtu_fallback() { # REASON
-	local desc="native: MTU $MTU_BIG, a program without frags on L1: multi-buffer frames fall back, TCP 4 MiB intact"
+	local desc="native: MTU $MTU_BIG, a program without frags on L1:"
+	desc+=" multi-buffer frames fall back, TCP 4 MiB intact"
 	can_run "$desc" "$1" || return
 	begin "xs_peer xs_c1" "xs_c1:xl1"
 	upper_prog xs_c1 xl1 xs_pass || fail "cannot attach xs_pass to xl1"

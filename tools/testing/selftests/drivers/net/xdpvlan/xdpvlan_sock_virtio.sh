@@ -91,7 +91,9 @@ find_pairs() {
 		[ "$k" = mergeable ] && mrg=1
 		mapfile -t nics < <(virtio_nics "$mrg")
 		if [ "${#nics[@]}" -ne 2 ]; then
-			PAIR_BROKEN[$k]="${#nics[@]} unused virtio-net NICs with$([ $mrg = 1 ] || echo out) mergeable buffers, need a pair wired together"
+			PAIR_BROKEN[$k]="${#nics[@]} unused virtio-net NICs"
+			PAIR_BROKEN[$k]+=" with$([ $mrg = 1 ] || echo out) mergeable buffers,"
+			PAIR_BROKEN[$k]+=" need a pair wired together"
 			continue
 		fi
 		PNIC[$k]=${nics[0]#* } PMAC[$k]=${nics[0]% *}
@@ -141,8 +143,10 @@ setup_pair() {
 		step ip -n $PEER link set "$p" mtu 1500 up &&
 		step ip -n $CNS addr add "10.79.$n.2/24" dev "$u" &&
 		step ip -n $CNS link set "$u" up &&
-		step ip -n $PEER neigh replace "10.79.$n.2" lladdr "${UMAC[$k]}" dev "$p" nud permanent &&
-		step ip -n $CNS neigh replace "10.79.$n.1" lladdr "${PMAC[$k]}" dev "$u" nud permanent
+		step ip -n $PEER neigh replace "10.79.$n.2" lladdr "${UMAC[$k]}" dev "$p" \
+			nud permanent &&
+		step ip -n $CNS neigh replace "10.79.$n.1" lladdr "${PMAC[$k]}" dev "$u" \
+			nud permanent
 }
 
 # set_mode KIND MODE: the DUT runs xs_pass in driver mode (native) or in
@@ -171,7 +175,8 @@ case_tcp() { # KIND MODE REASON
 }
 
 case_udp() { # KIND MODE SIZE REASON
-	local k=$1 m=$2 desc="$1 $2: UDP $UDP_N x $3 B to ${UPPER[$1]} all intact, no checksum errors"
+	local k=$1 m=$2 \
+		desc="$1 $2: UDP $UDP_N x $3 B to ${UPPER[$1]} all intact, no checksum errors"
 	can_run "$desc" "$4" || return
 	begin "$PEER $CNS" "$CNS:${UPPER[$k]}"
 	udp_run $PEER $CNS "10.79.${NET[$k]}.2" - $UDP_N "$3"

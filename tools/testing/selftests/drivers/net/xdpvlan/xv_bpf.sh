@@ -75,7 +75,8 @@ xv_bpf() {
 		bpftool map delete pinned "$dir/xv_cfg" key hex $REPLY 2>/dev/null
 		return 0
 		;;
-	reset)	# struct xv_stat { __u64 count, first, last; }, struct xv_frame { __u32 count, seq; }
+	reset)	# struct xv_stat { __u64 count, first, last; },
+		# struct xv_frame { __u32 count, seq; }
 		out=
 		printf -v zero ' 00%.0s' {1..24}
 		for ((lvl = 0; lvl < XV_LEVELS; lvl++)); do

@@ -97,7 +97,8 @@ class Map:
     def __init__(self, path):
         self.fd = obj_get(path)
         # struct bpf_map_info: type, id, key_size, value_size, max_entries, ...
-        self.type, _, self.ksize, self.vsize, self.max = struct.unpack_from('=5I', info(self.fd, 24))
+        self.type, _, self.ksize, self.vsize, self.max = struct.unpack_from(
+            '=5I', info(self.fd, 24))
 
     def keys(self):
         keys, key = [], None
@@ -201,7 +202,8 @@ def gen(progpath, ifname, count, mac):
     size = len(pkt)
     data = ctypes.create_string_buffer(pkt)
     # struct xdp_md: data, data_end, data_meta, ingress_ifindex, rx_queue_index, egress_ifindex
-    ctx = ctypes.create_string_buffer(struct.pack('=6I', 0, size, 0, socket.if_nametoindex(ifname), 0, 0))
+    ctx = ctypes.create_string_buffer(struct.pack(
+        '=6I', 0, size, 0, socket.if_nametoindex(ifname), 0, 0))
     # union bpf_attr.test: prog_fd, retval, data_size_in, data_size_out, data_in, data_out,
     # repeat, duration, ctx_size_in, ctx_size_out, ctx_in, ctx_out, flags, cpu, batch_size
     attr = struct.pack('=IIIIQQIIIIQQIII4x', fd, 0, size, 0, ctypes.addressof(data), 0,

@@ -75,7 +75,8 @@ py_bg() {
 py_fg() {
 	local ns=$1 out=$2
 	shift 2
-	timeout -k 5 "${PY_TIMEOUT:-400}" nsenter --net="/run/netns/$ns" python3 "$SOCK" "$@" >"$out" 2>"$out.err"
+	timeout -k 5 "${PY_TIMEOUT:-400}" nsenter --net="/run/netns/$ns" python3 "$SOCK" "$@" \
+		>"$out" 2>"$out.err"
 }
 
 # running PID: PID is a background job of this shell that has not ended (so
