@@ -169,6 +169,33 @@ static int xrh_attach(const char *name)
 	return 0;
 }
 
+/* Copies a device name written to a knob into @name (IFNAMSIZ + 1 bytes). */
+static int xrh_get_name(const char __user *ubuf, size_t count, char *name)
+{
+	if (count > IFNAMSIZ)
+		return -EINVAL;
+	if (copy_from_user(name, ubuf, count))
+		return -EFAULT;
+	strim(name);
+	return 0;
+}
+
+/* A knob that takes a device name and calls @fn on it with RTNL held. */
+static ssize_t xrh_name_write(const char __user *ubuf, size_t count,
+			      int (*fn)(const char *name))
+{
+	char name[IFNAMSIZ + 1] = {};
+	int err;
+
+	err = xrh_get_name(ubuf, count, name);
+	if (err)
+		return err;
+	rtnl_lock();
+	err = fn(name);
+	rtnl_unlock();
+	return err ?: count;
+}
+
 /* What the core must refuse: an XDP rx handler on another owner's data. */
 static int xrh_hijack(const char *name)
 {
@@ -191,18 +218,7 @@ static int xrh_hijack(const char *name)
 static ssize_t xrh_hijack_write(struct file *file, const char __user *ubuf,
 				size_t count, loff_t *ppos)
 {
-	char name[IFNAMSIZ + 1] = {};
-	int err;
-
-	if (count > IFNAMSIZ)
-		return -EINVAL;
-	if (copy_from_user(name, ubuf, count))
-		return -EFAULT;
-	strim(name);
-	rtnl_lock();
-	err = xrh_hijack(name);
-	rtnl_unlock();
-	return err ?: count;
+	return xrh_name_write(ubuf, count, xrh_hijack);
 }
 
 static netdevice_tracker xrh_leak_tracker;
@@ -212,12 +228,11 @@ static ssize_t xrh_leak_write(struct file *file, const char __user *ubuf,
 {
 	char name[IFNAMSIZ + 1] = {};
 	struct net_device *dev;
+	int err;
 
-	if (count > IFNAMSIZ)
-		return -EINVAL;
-	if (copy_from_user(name, ubuf, count))
-		return -EFAULT;
-	strim(name);
+	err = xrh_get_name(ubuf, count, name);
+	if (err)
+		return err;
 	dev = netdev_get_by_name(current->nsproxy->net_ns, name,
 				 &xrh_leak_tracker, GFP_KERNEL);
 	if (!dev)
@@ -229,18 +244,7 @@ static ssize_t xrh_leak_write(struct file *file, const char __user *ubuf,
 static ssize_t xrh_attach_write(struct file *file, const char __user *ubuf,
 				size_t count, loff_t *ppos)
 {
-	char name[IFNAMSIZ + 1] = {};
-	int err;
-
-	if (count > IFNAMSIZ)
-		return -EINVAL;
-	if (copy_from_user(name, ubuf, count))
-		return -EFAULT;
-	strim(name);
-	rtnl_lock();
-	err = xrh_attach(name);
-	rtnl_unlock();
-	return err ?: count;
+	return xrh_name_write(ubuf, count, xrh_attach);
 }
 
 static ssize_t xrh_mode_write(struct file *file, const char __user *ubuf,
