@@ -33,6 +33,7 @@
 import _signal as signal
 import _socket as socket
 import _struct as struct
+import array
 import os
 import select
 import sys
@@ -50,6 +51,25 @@ SOL_PACKET = 263
 # not see their own sends, and should not change the path under test.
 PACKET_IGNORE_OUTGOING = 23
 SO_RCVBUFFORCE = 33
+SO_ATTACH_FILTER = 26
+
+
+def only_test_frames(s):
+    """Attach a classic BPF filter: only ETH_P_XRH and ETH_P_MARK frames are
+    queued. Under a pktgen flood the watcher would otherwise parse every
+    flood frame in Python, fall behind and lose tagged frames when its socket
+    buffer overflowed, more or fewer with the host's speed."""
+    insns = (
+        (0x28, 0, 0, 12),         # ldh [12]
+        (0x15, 1, 0, ETH_P_XRH),  # jeq #ETH_P_XRH, accept
+        (0x15, 0, 1, ETH_P_MARK),  # jeq #ETH_P_MARK, accept, drop
+        (0x06, 0, 0, 0x40000),    # accept: ret #262144
+        (0x06, 0, 0, 0),          # drop: ret #0
+    )
+    prog = array.array('B', b''.join(struct.pack('=HBBI', *i) for i in insns))
+    # struct sock_fprog: unsigned short len; struct sock_filter *filter.
+    fprog = struct.pack('=HxxxxxxQ', len(insns), prog.buffer_info()[0])
+    s.setsockopt(socket.SOL_SOCKET, SO_ATTACH_FILTER, fprog)
 
 
 def mac(s):
@@ -111,13 +131,17 @@ def count(dev, tag, seconds):
 def watch(outdir, *devs):
     socks = {}
     for dev in devs:
-        s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_ALL))
+        # Protocol 0: the socket receives nothing until it is bound to DEV
+        # (ETH_P_ALL, which bind() converts to network order), with its
+        # options and filter set: no frame of another device gets in first.
+        s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, 0)
         s.setsockopt(SOL_PACKET, PACKET_IGNORE_OUTGOING, 1)
         try:
             s.setsockopt(socket.SOL_SOCKET, SO_RCVBUFFORCE, 4 << 20)
         except PermissionError:
             pass
-        s.bind((dev, 0))
+        only_test_frames(s)
+        s.bind((dev, ETH_P_ALL))
         socks[s] = dev
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
 

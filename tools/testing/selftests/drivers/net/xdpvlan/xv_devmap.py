@@ -7,6 +7,7 @@
   xv_devmap.py reset MAPPIN
   xv_devmap.py put MAPPIN KEY VALUE
   xv_devmap.py gen PROGPIN [NETNS:]IFNAME COUNT DST_MAC
+  xv_devmap.py run MAPDIR PROGPIN [NETNS:]IFNAME COUNT DST_MAC PHASE RX_IFINDEX SECONDS
 
 set-devmap: sets entry 0 of the pinned devmap MAPPIN to
   struct bpf_devmap_val { ifindex = TARGET_IFINDEX, bpf_prog.fd = the pinned
@@ -30,6 +31,13 @@ gen: sends COUNT frames out of IFNAME as xdp-trafficgen does (the technique
   in bulks of up to 16; the frames of one run (up to 64, one batch) are
   flushed to the device once, at the end. The program is looked up before
   entering NETNS, in the caller's bpffs.
+run: one case of xdpvlan_devmap.sh in one process (a Python start takes
+  10-20 s in the debug test guest, and the case used to start one per map
+  operation and per poll): resets MAPDIR's xvd_seen, xvd_in, xvd_out,
+  xvd_bad and xvd_rx, sets xvd_phase[0] = PHASE, sends as gen does, waits
+  until xvd_rx[RX_IFINDEX] is COUNT (SECONDS at most, else it prints
+  "timeout") and prints each of those maps as "NAME KEY=VALUE ..." (the
+  entries sorted by key).
 """
 
 import ctypes
@@ -37,6 +45,7 @@ import os
 import socket
 import struct
 import sys
+import time
 
 BPF_MAP_LOOKUP_ELEM = 1
 BPF_MAP_UPDATE_ELEM = 2
@@ -142,8 +151,8 @@ def set_devmap(path, ifindex, progpath):
         sys.exit(f'{path}[0] is ifindex {got_if} prog {got_id}, not {ifindex} {prog_id}')
 
 
-def counts(path):
-    m = u32_u64_map(path)
+def entries(m):
+    """The (key, value) pairs of a u32 -> u64 map, sorted by key."""
     rows = []
     for k in m.keys():
         try:
@@ -153,12 +162,19 @@ def counts(path):
                 continue
             raise
         rows.append((struct.unpack('=I', k)[0], struct.unpack('=Q', v)[0]))
-    for k, v in sorted(rows):
+    return sorted(rows)
+
+
+def counts(path):
+    for k, v in entries(u32_u64_map(path)):
         print(k, v)
 
 
 def reset(path):
-    m = u32_u64_map(path)
+    reset_map(u32_u64_map(path), path)
+
+
+def reset_map(m, path):
     if m.type == BPF_MAP_TYPE_ARRAY:
         for i in range(m.max):
             m.update(struct.pack('=I', i), bytes(8))
@@ -192,6 +208,11 @@ def frame(dst_mac, size=60):
 
 
 def gen(progpath, ifname, count, mac):
+    send(progpath, ifname, count, mac)
+    print(count)
+
+
+def send(progpath, ifname, count, mac):
     fd = obj_get(progpath)
     if ':' in ifname:
         netns, ifname = ifname.split(':', 1)
@@ -210,7 +231,25 @@ def gen(progpath, ifname, count, mac):
                        count, 0, len(ctx.raw) - 1, 0, ctypes.addressof(ctx), 0,
                        BPF_F_TEST_XDP_LIVE_FRAMES, 0, 0)
     bpf(BPF_PROG_TEST_RUN, attr)
-    print(count)
+
+
+def run(mapdir, progpath, ifname, count, mac, phase, rx_ifindex, seconds):
+    names = ('xvd_seen', 'xvd_in', 'xvd_out', 'xvd_bad', 'xvd_rx')
+    # All maps are opened before send() enters the peer's netns.
+    maps = {n: u32_u64_map(f'{mapdir}/{n}') for n in names}
+    for n in names:
+        reset_map(maps[n], n)
+    u32_u64_map(f'{mapdir}/xvd_phase').update(struct.pack('=I', 0), struct.pack('=Q', phase))
+    send(progpath, ifname, count, mac)
+    # dr1 counts a frame after xvd_egress has: when all are there, all is.
+    end = time.monotonic() + seconds
+    while dict(entries(maps['xvd_rx'])).get(rx_ifindex) != count:
+        if time.monotonic() >= end:
+            print('timeout')
+            break
+        time.sleep(0.1)
+    for n in names:
+        print(n, ' '.join(f'{k}={v}' for k, v in entries(maps[n])))
 
 
 def main():
@@ -226,6 +265,8 @@ def main():
             put(a[1], int(a[2], 0), int(a[3], 0))
         elif len(a) == 5 and a[0] == 'gen':
             gen(a[1], a[2], int(a[3]), a[4])
+        elif len(a) == 9 and a[0] == 'run':
+            run(a[1], a[2], a[3], int(a[4]), a[5], int(a[6]), int(a[7]), float(a[8]))
         else:
             sys.exit(__doc__)
     except OSError as e:

@@ -17,10 +17,11 @@ happened, else 1 (a timeout included); bad arguments exit 2.
             WRITESIZE, shuts its side down and waits for the peer's EOF:
             'bytes=N sha256=HEX' (of what it sent)
   udp-recv  binds ADDR:PORT, creates READYFILE, receives until N distinct
-            datagrams of SIZE bytes arrived, or IDLE s (default 5) passed
-            without one once the first arrived, or TOTAL s (default 60)
+            datagrams of SIZE bytes arrived, or IDLE s (default 30) passed
+            without one once the first arrived, or TOTAL s (default 300)
             passed: 'got=N bad=N dup=N' (bad: wrong length, index or
-            contents)
+            contents). The shell stops it once the sender is done: both
+            limits are backstops, long enough for a sender that starts late
   udp-send  sends N datagrams of SIZE bytes (datagram i carries i and
             contents that depend on i), with a short pause every 16
             datagrams unless 'fast': 'sent=N'
@@ -188,7 +189,12 @@ def big_rcvbuf(s, size=8 << 20):
         s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, size)
 
 
-def udp_recv(addr, port, n, size, readyfile, idle=5.0, total=60.0):
+# The defaults are backstops only (the shell stops the receiver once the
+# sender has finished). With 60 s in total and 5 s of idleness, a loaded host
+# made both sides miss: the sender's Python took most of a minute to start,
+# the receiver gave up (got=352 of 500, then got=0) and the sender's next
+# datagram met a closed port (error=111, ECONNREFUSED).
+def udp_recv(addr, port, n, size, readyfile, idle=float(TCP_IDLE), total=float(TCP_TOTAL)):
     seen = set()
     bad = dup = 0
 
