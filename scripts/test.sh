@@ -61,10 +61,10 @@ echo $rc >"$host/rust_reject.rc"
 # pair needed); guest b, booted with KUnit off and the two virtio-net NIC
 # pairs: every other selftest, so that a new one runs without being listed.
 # XDPRX_TEST_GUESTS=1 runs everything in one guest, one after the other.
-# Measured in the CI run of 2026-11-27 (minutes): a: boot and KUnit 6,
-# xdpvlan.sh 33, rust_net.sh 1, xdpvlan_devmap.sh 17 (now one Python start
-# per case instead of about 15); b: veth.sh 6, virtio_net.sh 6.5,
-# xdpvlan_sock.sh 35, xdpvlan_sock_virtio.sh 3.5.
+# Measured on 2026-11-27 (minutes; root cached, see vm-run.sh): a: boot and
+# KUnit 2.5, rust_net.sh 0.5, veth.sh 2.5, xdpvlan.sh 22.5, xdpvlan_devmap.sh
+# 3.5 (17 when it started Python per map operation); b: boot 2.5,
+# virtio_net.sh 3, xdpvlan_sock.sh 20, xdpvlan_sock_virtio.sh 7.
 GUEST_A="drivers/net/xdpvlan/xdpvlan.sh drivers/net/rust_net/rust_net.sh"
 GUEST_A+=" drivers/net/xdpvlan/xdpvlan_devmap.sh drivers/net/xdp_rx_handler/veth.sh"
 guests=(a b)
