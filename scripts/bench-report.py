@@ -121,6 +121,11 @@ def report(res):
     print(f'   kernel {hdr["kernel"]}, {hdr["cpus"]} vCPUs, {hdr["reps"]} repetitions, '
           f'{hdr["frames"]} frames per frame-mode run, UDP {hdr["udp_seconds"]} s, '
           f'TCP {hdr["tcp_seconds"]} s per socket-mode run; NAPI: {hdr.get("napi", "?")}')
+    short = {m: v['runs'] for m, v in res['modes'].items() if v['runs'] < hdr['reps']}
+    if short:
+        # A boot that ended early (scripts/bench.sh keeps its runs).
+        print(f'   INCOMPLETE: fewer than {hdr["reps"]} repetitions of ' +
+              ', '.join(f'{m} ({n})' for m, n in short.items()))
     a = res['modes'].get('l0_drop', {}).get('ns_per_frame')
     print(f'   {"mode":10} {"median":>19} {"min":>12} {"max":>12}  {"ns/frame":>8} {"-A":>7}  '
           'attempted / lost before L0 / lost after L0 / seen per level')

@@ -147,4 +147,14 @@ int xs_fwd(struct xdp_md *ctx)
 	return bpf_redirect(*to, 0);
 }
 
+/* The sender of the frame leak cases: run by BPF_PROG_RUN in live-frames
+ * mode on the peer's veth, XDP_TX sends every frame out of it (its
+ * ndo_xdp_xmit), so that the lower device receives xdp_frames.
+ */
+SEC("xdp")
+int xs_tx(struct xdp_md *ctx)
+{
+	return XDP_TX;
+}
+
 char _license[] SEC("license") = "GPL";
