@@ -493,7 +493,7 @@ case_leak_frames() {
 	begin "" "xs_c1:xl1"
 	if [ "$m" = skb ]; then
 		ctr=rx_skb other=rx_native
-		gro_on s0 || fail "cannot turn GRO on on s0"
+		gro_on s0 || fail "cannot enable GRO on s0"
 	fi
 	set_l0_prog s0 "$m" xs_pass || fail "cannot put xs_pass on s0 in $m mode"
 	# A warm-up fills the caches and the page pools first.
@@ -513,7 +513,7 @@ case_leak_frames() {
 	expect_delta xl1 $other -eq 0
 	expect_mem "$before"
 	if [ "$m" = skb ]; then
-		ethtool -K s0 gro off >/dev/null 2>&1 || fail "cannot turn GRO off on s0"
+		ethtool -K s0 gro off >/dev/null 2>&1 || fail "cannot disable GRO on s0"
 	fi
 	set_mode native || fail "cannot restore native mode"
 	msg "$((SECONDS - CASE_T0)) s"
