@@ -64,8 +64,8 @@ echo $rc >"$host/rust_reject.rc"
 # Measured on 2026-11-27 (minutes; root cached, see vm-run.sh): a: boot and
 # KUnit 2.5, rust_net.sh 0.5, veth.sh 2.5, xdpvlan.sh 22.5, xdpvlan_devmap.sh
 # 3.5 (17 when it started Python per map operation); b: boot 2.5,
-# virtio_net.sh 3, xdpvlan_sock.sh 20 (and 7.5 since for its two frame
-# leak cases), xdpvlan_sock_virtio.sh 7.
+# virtio_net.sh 3, xdpvlan_sock.sh 20 (before its two frame leak cases,
+# which took 7.5 more when booted alone), xdpvlan_sock_virtio.sh 7.
 GUEST_A="drivers/net/xdpvlan/xdpvlan.sh drivers/net/rust_net/rust_net.sh"
 GUEST_A+=" drivers/net/xdpvlan/xdpvlan_devmap.sh drivers/net/xdp_rx_handler/veth.sh"
 guests=(a b)
