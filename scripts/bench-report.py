@@ -116,7 +116,10 @@ def report(res):
     what = ('guest clock = guest instructions (QEMU -icount shift=0,sleep=off): '
             'ns/frame = guest instructions per frame, sender and receiver together'
             if clock == 'icount' else
-            'guest clock = wall clock of QEMU TCG (multi-threaded, noisy)')
+            'guest clock = wall clock of QEMU TCG, multi-threaded (noisy)'
+            if clock == 'tcg-mt' else
+            'guest clock = wall clock of QEMU TCG, single-threaded (noisy): '
+            'ns/frame = host time per frame, sender and receiver together')
     print(f'== clock: {clock} ({what})')
     print(f'   kernel {hdr["kernel"]}, {hdr["cpus"]} vCPUs, {hdr["reps"]} repetitions, '
           f'{hdr["frames"]} frames per frame-mode run, UDP {hdr["udp_seconds"]} s, '

@@ -51,7 +51,16 @@ mkdir -p "$out"
 failed=
 for clock in ${BENCH_CLOCKS:-icount tcg}; do
 	opt=()
-	[ "$clock" = icount ] && opt=(--icount)
+	# icount: the guest clock counts guest instructions; tcg: the wall
+	# clock, one host thread for both vCPUs as with icount; tcg-mt: the
+	# wall clock, multi-threaded TCG (not in the default run: see
+	# vm-run.sh --tcg-single).
+	case $clock in
+	icount) opt=(--icount) ;;
+	tcg) opt=(--tcg-single) ;;
+	tcg-mt) ;;
+	*) die "unknown clock $clock (icount, tcg, tcg-mt)" ;;
+	esac
 	log "[$(($(date +%s) - start)) s] booting the release kernel, clock: $clock"
 	mkdir -p "$out/$clock"
 	if ! "$XDPRX_TOP/scripts/vm-run.sh" "${opt[@]}" --out "$out/$clock" -- \

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0
 # Boot the built kernel of a flavour with virtme-ng and run a command in it.
 #
-#   scripts/vm-run.sh [--net loop|loop-small]... [--icount] [--out DIR] [--no-splat-check] -- CMD [ARG...]
+#   scripts/vm-run.sh [--net loop|loop-small]... [--icount|--tcg-single] [--out DIR] [--no-splat-check] -- CMD [ARG...]
 #
 # --net loop gives the guest two virtio-net NICs wired to each other (vng
 # --network loop): QEMU's defaults, mergeable receive buffers. --net loop-small
@@ -19,6 +19,15 @@
 # counts the instructions the guest executes (1 ns each, all vCPUs on one
 # host thread), so that times measured in the guest do not depend on the
 # host's speed or load (the benchmark's main clock).
+#
+# --tcg-single runs QEMU with "-accel tcg,thread=single": wall-clock time as
+# with the default, but all vCPUs take turns on one host thread instead of a
+# host thread each (multi-threaded TCG). The benchmark's plain-TCG boot uses
+# it: under multi-threaded TCG the release kernel twice died of "Oops: int3"
+# at bpf_dispatcher_xdp_func+0x1 in a veth NAPI thread right after an XDP
+# program swap, with the code bytes there already showing the finished jmp,
+# i.e. a vCPU executed the text_poke_bp() breakpoint after the patch had
+# completed; -icount (single-threaded by necessity) never did.
 #
 # DIR/console.log keeps everything the VM printed: the kernel's console from
 # the first line of boot (all levels until the command starts, then warnings
@@ -62,13 +71,14 @@ while [ $# -gt 0 ]; do
 		esac
 		shift 2 ;;
 	--icount) qemu_opts+=("--qemu-opts=-icount shift=0,sleep=off"); shift ;;
+	--tcg-single) qemu_opts+=("--qemu-opts=-accel tcg,thread=single"); shift ;;
 	--out) out=$2; shift 2 ;;
 	--no-splat-check) splat_check=; shift ;;
 	--) shift; break ;;
 	*) break ;;
 	esac
 done
-[ $# -gt 0 ] || die "usage: vm-run.sh [--net loop|loop-small]... [--icount] [--out DIR] [--no-splat-check] -- CMD..."
+[ $# -gt 0 ] || die "usage: vm-run.sh [--net loop|loop-small]... [--icount|--tcg-single] [--out DIR] [--no-splat-check] -- CMD..."
 
 build=$(xdprx_build_dir)
 [ -f "$build/arch/x86/boot/bzImage" ] || die "no kernel in $build: run scripts/build-kernel.sh"
