@@ -14,7 +14,8 @@
 # buffers to the XDP rx handler), in mode skb in generic mode. Cases, per pair
 # and mode: TCP 4 MiB, UDP 500 x 1200 B (and natively 500 x 64 B) to the
 # upper, intact, with no checksum or receive error in either namespace, and on
-# the expected path (rx_native natively, rx_skb on the skb path).
+# the expected path (rx_native natively, rx_skb on the skb path); natively,
+# no memory leak over 100000 UDP frames (pktgen) to the upper.
 #
 # The test command always provides both pairs: a missing pair fails its cases.
 # The DUT is promiscuous so that the upper's frames do not depend on QEMU's
@@ -34,7 +35,7 @@ PROGS=/sys/fs/bpf/xs_vprogs
 PEER=xs_vpeer
 CNS=xs_vc
 KINDS="mergeable small"
-PLAN=10
+PLAN=12
 LOADED=
 BROKEN=
 TCP_BYTES=$((4 << 20))
@@ -184,6 +185,26 @@ case_udp() { # KIND MODE SIZE REASON
 	result "$desc"
 }
 
+# case_leak KIND REASON: LEAK_FRAMES UDP frames from the peer NIC's
+# ndo_start_xmit (pktgen) to the upper on the native path must not leak
+# memory (leak_pktgen): virtio-net's receive buffers of KIND, the XDP rx
+# handler and the skb xdpvlan builds around the buffer.
+case_leak() {
+	local k=$1 u=${UPPER[$1]}
+	local desc="$1 native: no memory leak over $LEAK_FRAMES UDP frames (pktgen) to ${UPPER[$1]}"
+	can_run "$desc" "$2" || return
+	begin "$PEER $CNS" "$CNS:$u"
+	if ! pktgen_load; then
+		fail "no pktgen module"
+		result "$desc"
+		return
+	fi
+	leak_pktgen $PEER "${PNIC[$k]}" $CNS "$u" "${UMAC[$k]}" "10.79.${NET[$k]}.1" \
+		"10.79.${NET[$k]}.2" rx_native
+	expect_delta "$u" rx_skb -eq 0
+	result "$desc"
+}
+
 trap cleanup EXIT
 ktap_print_header
 ktap_set_plan $PLAN
@@ -208,6 +229,7 @@ for k in $KINDS; do
 		case_udp "$k" $m 1200 "$mwhy"
 		# Small datagrams natively only; the skb path is the baseline.
 		[ $m = native ] && case_udp "$k" $m 64 "$mwhy"
+		[ $m = native ] && case_leak "$k" "$mwhy"
 	done
 done
 ktap_finished
