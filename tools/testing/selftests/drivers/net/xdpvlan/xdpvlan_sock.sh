@@ -378,12 +378,15 @@ case_redirect() { # MODE
 # skb receive path (veth_xdp_rcv_skb: the copy into a page_pool page, the
 # checksum completed, the old skb released), the XDP rx handler and the skb
 # xdpvlan builds. Nothing listens on the port: the datagrams must reach UDP
-# with valid checksums (NoPorts; InCsumErrors unchanged). The socket sender
+# with valid checksums (NoPorts; InCsumErrors unchanged). Only xs_c1's error
+# counters count: the peer gets an ICMP port unreachable back now and then,
+# and with no socket of its own to match it counts that as Icmp InErrors
+# (seen: +592). The socket sender
 # moves about 150 datagrams a second in the debug guest, pktgen thousands.
 case_leak() {
 	local desc="native: no memory leak over $LEAK_FRAMES UDP frames from the peer's xmit (pktgen, CHECKSUM_PARTIAL) to L1"
 	can_run "$desc" || return
-	begin "xs_peer xs_c1" "xs_c1:xl1"
+	begin xs_c1 "xs_c1:xl1"
 	if ! pktgen_load; then
 		fail "no pktgen module"
 		result "$desc"
@@ -409,13 +412,11 @@ gen_frames() {
 # MODE's path: native (s0's program in driver mode: veth's xdp_frame receive
 # path, the XDP rx handler, the skb xdpvlan builds around the frame's page)
 # or skb (generic mode: veth builds the skb, GRO on s0 gives it the NAPI that
-# takes the frames; xdpvlan's rx_handler). A leaked page per frame would be
-# 400 MB, a leaked 256-byte object 25 MB, against LEAK_MAX_KB (16 MB). Frames
-# and not datagrams: the debug guest's sockets move about 65 datagrams a
-# second (case_leak), a live-frames sender thousands of frames.
+# takes the frames; xdpvlan's rx_handler). Nothing may leak
+# (expect_no_leak).
 case_leak_frames() {
 	local m=$1 desc="$1: no memory leak over $LEAK_FRAMES XDP frames to L1"
-	local before ctr=rx_native other=rx_skb
+	local ctr=rx_native other=rx_skb
 	can_run "$desc" || return
 	begin "" "xs_c1:xl1"
 	if [ "$m" = skb ]; then
@@ -427,8 +428,7 @@ case_leak_frames() {
 	# it or in the set-up above counts, unlike the datagrams' warm-up.)
 	gen_frames 10000
 	wait_counter xs_c1 xl1 $ctr
-	mem_avail || fail "cannot read MemAvailable"
-	before=${REPLY:-0}
+	mem_snap b || fail "cannot read MemAvailable and /proc/slabinfo"
 	snapshot b
 	gen_frames "$LEAK_FRAMES"
 	wait_counter xs_c1 xl1 $ctr
@@ -438,7 +438,7 @@ case_leak_frames() {
 	# MODE's path.
 	expect_delta xl1 $ctr -ge $((LEAK_FRAMES * 9 / 10))
 	expect_delta xl1 $other -eq 0
-	expect_mem "$before"
+	expect_no_leak "$LEAK_FRAMES"
 	if [ "$m" = skb ]; then
 		ethtool -K s0 gro off >/dev/null 2>&1 || fail "cannot disable GRO on s0"
 	fi
