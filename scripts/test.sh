@@ -65,7 +65,12 @@ echo $rc >"$host/rust_reject.rc"
 # KUnit 2.5, rust_net.sh 0.5, veth.sh 2.5, xdpvlan.sh 22.5, xdpvlan_devmap.sh
 # 3.5 (17 when it started Python per map operation); b: boot 2.5,
 # virtio_net.sh 3, xdpvlan_sock.sh 20 (before its two frame leak cases,
-# which took 7.5 more when booted alone), xdpvlan_sock_virtio.sh 7.
+# which took 7.5 more when booted alone), xdpvlan_sock_virtio.sh 7. Since
+# then, with the other guest and a benchmark guest on the host: the pktgen
+# leak cases took 11.5 min (veth) and 5 min each (virtio-net), so guest b
+# has about 20 min more than guest a; moving a script to guest a moves
+# nothing but the imbalance (xdpvlan_sock_virtio.sh, the smallest that
+# needs the NIC pairs, takes about 17 min).
 GUEST_A="drivers/net/xdpvlan/xdpvlan.sh drivers/net/rust_net/rust_net.sh"
 GUEST_A+=" drivers/net/xdpvlan/xdpvlan_devmap.sh drivers/net/xdp_rx_handler/veth.sh"
 guests=(a b)

@@ -384,7 +384,8 @@ case_redirect() { # MODE
 # (seen: +592). The socket sender
 # moves about 150 datagrams a second in the debug guest, pktgen thousands.
 case_leak() {
-	local desc="native: no memory leak over $LEAK_FRAMES UDP frames from the peer's xmit (pktgen, CHECKSUM_PARTIAL) to L1"
+	local desc="native: no memory leak over $LEAK_FRAMES UDP frames"
+	desc+=" from the peer's xmit (pktgen, CHECKSUM_PARTIAL) to L1"
 	can_run "$desc" || return
 	begin xs_c1 "xs_c1:xl1"
 	if ! pktgen_load; then

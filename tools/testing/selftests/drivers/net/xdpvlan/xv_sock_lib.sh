@@ -430,17 +430,20 @@ expect_no_leak() {
 			if bookkeeping_cache "$name"; then
 				book=$((book + d * ${SLAB_SIZE[$name]} / 1024))
 			elif [ "$d" -ge $((n / 10)) ]; then
-				grown+=("slab cache $name grew by $d objects of ${SLAB_SIZE[$name]} B")
+				grown+=("slab cache $name grew by $d objects")
+				grown[-1]+=" of ${SLAB_SIZE[$name]} B"
 			fi
 		done
 		drop=$((MEM[b] - MEM[a] - book))
 		[ "${#grown[@]}" = 0 ] && [ "$drop" -lt "$LEAK_MAX_KB" ] && break
 		nap 1
 	done
-	msg "MemAvailable: ${MEM[b]} kB before, ${MEM[a]} kB after (change $((MEM[a] - MEM[b])) kB; the bookkeeping caches grew by $book kB)"
+	msg "MemAvailable: ${MEM[b]} kB before, ${MEM[a]} kB after" \
+		"(change $((MEM[a] - MEM[b])) kB; the bookkeeping caches grew by $book kB)"
 	for k in "${grown[@]}"; do fail "$k over $n frames"; done
 	[ "$drop" -lt "$LEAK_MAX_KB" ] ||
-		fail "MemAvailable fell by $drop kB besides the bookkeeping caches, want less than $LEAK_MAX_KB kB"
+		fail "MemAvailable fell by $drop kB besides the bookkeeping caches," \
+			"want less than $LEAK_MAX_KB kB"
 }
 
 # wait_counter NETNS DEV COUNTER: until DEV's ethtool COUNTER stops growing
