@@ -70,7 +70,7 @@ echo $rc >"$host/rust_reject.rc"
 # leak cases took 11.5 min (veth) and 5 min each (virtio-net), so guest b
 # has about 20 min more than guest a; moving a script to guest a moves
 # nothing but the imbalance (xdpvlan_sock_virtio.sh, the smallest that
-# needs the NIC pairs, takes about 17 min).
+# needs the NIC pairs, took 14 min booted alone).
 GUEST_A="drivers/net/xdpvlan/xdpvlan.sh drivers/net/rust_net/rust_net.sh"
 GUEST_A+=" drivers/net/xdpvlan/xdpvlan_devmap.sh drivers/net/xdp_rx_handler/veth.sh"
 guests=(a b)

@@ -26,8 +26,8 @@
 # it: under multi-threaded TCG the release kernel twice died of "Oops: int3"
 # at bpf_dispatcher_xdp_func+0x1 in a veth NAPI thread right after an XDP
 # program swap, with the code bytes there already showing the finished jmp,
-# i.e. a vCPU executed the text_poke_bp() breakpoint after the patch had
-# completed; -icount (single-threaded by necessity) never did.
+# i.e. a vCPU executed smp_text_poke_single()'s breakpoint after the patch
+# had completed; -icount (single-threaded by necessity) never did.
 #
 # DIR/console.log keeps everything the VM printed: the kernel's console from
 # the first line of boot (all levels until the command starts, then warnings

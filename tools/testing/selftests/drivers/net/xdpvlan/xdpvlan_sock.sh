@@ -381,8 +381,8 @@ case_redirect() { # MODE
 # with valid checksums (NoPorts; InCsumErrors unchanged). Only xs_c1's error
 # counters count: the peer gets an ICMP port unreachable back now and then,
 # and with no socket of its own to match it counts that as Icmp InErrors
-# (seen: +592). The socket sender
-# moves about 150 datagrams a second in the debug guest, pktgen thousands.
+# (seen: +592). pktgen and not a socket: a Python sender moves about 150
+# datagrams a second in the debug guest.
 case_leak() {
 	local desc="native: no memory leak over $LEAK_FRAMES UDP frames"
 	desc+=" from the peer's xmit (pktgen, CHECKSUM_PARTIAL) to L1"
@@ -426,7 +426,7 @@ case_leak_frames() {
 	fi
 	set_l0_prog s0 "$m" xs_pass || fail "cannot put xs_pass on s0 in $m mode"
 	# A warm-up fills the caches and the page pools first. (A failure in
-	# it or in the set-up above counts, unlike the datagrams' warm-up.)
+	# it or in the set-up above fails the case too.)
 	gen_frames 10000
 	wait_counter xs_c1 xl1 $ctr
 	mem_snap b || fail "cannot read MemAvailable and /proc/slabinfo"
