@@ -34,7 +34,7 @@
 # xl2; XDP_TX at xl1 (UDP echoed back to the peer by xs_reflect); XDP_REDIRECT
 # at xl1 (UDP to sr0, received in xs_r); TCP 4 MiB and UDP to yl1 and yl2
 # through the hop. On the skb path, as the baseline: TCP 1 MiB and UDP 1200 B
-# to L1 and L2. Then, natively: 100000 UDP frames from the peer's
+# to L1 and L2. Then, natively: 40000 UDP frames from the peer's
 # ndo_start_xmit (pktgen, CHECKSUM_PARTIAL) must not leak memory;
 # neither must 100000 XDP frames from the peer's ndo_xdp_xmit, natively and
 # on the skb path; and MTU 9000 (multi-buffer frames) with a frags-aware
@@ -61,6 +61,8 @@ PROGS=/sys/fs/bpf/xs_progs
 MAPS=/sys/fs/bpf/xs_maps
 NETNS="xs_peer xs_c1 xs_c2 xs_r xs_peer2 xs_hop xs_d1 xs_d2"
 PLAN=27
+# XDP frames that case_leak_frames sends (their path is fast).
+LEAK_FRAMES=${XS_LEAK_FRAMES:-100000}
 LOADED=
 BROKEN=
 MODE_BROKEN=
@@ -372,7 +374,7 @@ case_redirect() { # MODE
 	result "$desc"
 }
 
-# case_leak: LEAK_FRAMES UDP frames to L1 through the peer's ndo_start_xmit
+# case_leak: LEAK_SKBS UDP frames to L1 through the peer's ndo_start_xmit
 # (pktgen: skbs as the peer's stack sends them, CHECKSUM_PARTIAL since veth
 # offers checksum offload) on the native path must not leak memory: veth's
 # skb receive path (veth_xdp_rcv_skb: the copy into a page_pool page, the
@@ -384,7 +386,7 @@ case_redirect() { # MODE
 # (seen: +592). pktgen and not a socket: a Python sender moves about 150
 # datagrams a second in the debug guest.
 case_leak() {
-	local desc="native: no memory leak over $LEAK_FRAMES UDP frames"
+	local desc="native: no memory leak over $LEAK_SKBS UDP frames"
 	desc+=" from the peer's xmit (pktgen, CHECKSUM_PARTIAL) to L1"
 	can_run "$desc" || return
 	begin xs_c1 "xs_c1:xl1"

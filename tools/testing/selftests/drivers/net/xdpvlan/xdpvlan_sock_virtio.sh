@@ -15,7 +15,7 @@
 # and mode: TCP 4 MiB, UDP 500 x 1200 B (and natively 500 x 64 B) to the
 # upper, intact, with no checksum or receive error in either namespace, and on
 # the expected path (rx_native natively, rx_skb on the skb path); natively,
-# no memory leak over 100000 UDP frames (pktgen) to the upper.
+# no memory leak over 40000 UDP frames (pktgen) to the upper.
 #
 # The test command always provides both pairs: a missing pair fails its cases.
 # The DUT is promiscuous so that the upper's frames do not depend on QEMU's
@@ -185,13 +185,13 @@ case_udp() { # KIND MODE SIZE REASON
 	result "$desc"
 }
 
-# case_leak KIND REASON: LEAK_FRAMES UDP frames from the peer NIC's
+# case_leak KIND REASON: LEAK_SKBS UDP frames from the peer NIC's
 # ndo_start_xmit (pktgen) to the upper on the native path must not leak
 # memory (leak_pktgen): virtio-net's receive buffers of KIND, the XDP rx
 # handler and the skb xdpvlan builds around the buffer.
 case_leak() {
 	local k=$1 u=${UPPER[$1]}
-	local desc="$1 native: no memory leak over $LEAK_FRAMES UDP frames (pktgen) to ${UPPER[$1]}"
+	local desc="$1 native: no memory leak over $LEAK_SKBS UDP frames (pktgen) to ${UPPER[$1]}"
 	can_run "$desc" "$2" || return
 	# The receiver's error counters only: the peer counts the ICMP port
 	# unreachables it gets back as Icmp InErrors (it has no socket).
