@@ -11,13 +11,14 @@
 #   R2  (B - C) / (A - C): A, B as in R1, C = macvlan + generic XDP_DROP
 #       (and B / C)
 #   R3  UDP datagrams/s into a socket on xdpvlan (native) / on macvlan
+#       (64-byte datagrams, scripts/guest/udp-pump.c)
 #   R4  L0 XDP_PASS with a handler registered (frames for no upper) /
 #       L0 XDP_PASS with no handler
 #   R5  XDP_DROP at L2 / XDP_DROP at L1
 #   R6  TCP throughput into a socket on xdpvlan (native) / on macvlan
 #
 # Usage: scripts/bench.sh          (environment: BENCH_REPS=5,
-#        BENCH_FRAMES=200000, BENCH_UDP_SECS=1, BENCH_TCP_SECS=2,
+#        BENCH_FRAMES=200000, BENCH_UDP_SECS=2, BENCH_TCP_SECS=2,
 #        BENCH_CLOCKS="icount tcg")
 #
 # Output: the table on stdout, and in $XDPRX_CACHE/runs/bench-*/: every
@@ -44,6 +45,9 @@ make -s -C "$work" KDIR="$build" LLVM="$XDPRX_LLVM" >"$work/build.log" 2>&1 ||
 inc=/usr/include/$(gcc -print-multiarch 2>/dev/null || echo x86_64-linux-gnu)
 "clang$XDPRX_LLVM" -O2 -g -target bpf -I"$inc" -c "$XDPRX_TOP/scripts/guest/bench.bpf.c" \
 	-o "$work/bench.bpf.o" || die "BPF build of bench.bpf.c failed"
+# The guest runs the host's userspace (virtme-ng), so a host binary runs there.
+gcc -O2 -Wall -o "$work/udp-pump" "$XDPRX_TOP/scripts/guest/udp-pump.c" ||
+	die "build of udp-pump.c failed"
 command -v iperf3 >/dev/null || die "iperf3 not found: run scripts/deps.sh"
 
 out=$XDPRX_CACHE/runs/bench-$(date +%Y%m%d-%H%M%S)
@@ -65,8 +69,9 @@ for clock in ${BENCH_CLOCKS:-icount tcg}; do
 	mkdir -p "$out/$clock"
 	if ! "$XDPRX_TOP/scripts/vm-run.sh" "${opt[@]}" --out "$out/$clock" -- \
 		env BENCH_MODULE="$work/drivers/net/xdpvlan/xdpvlan.ko" BENCH_OBJ="$work/bench.bpf.o" \
+		BENCH_PUMP="$work/udp-pump" \
 		python3 scripts/guest/bench.py "${BENCH_REPS:-5}" "${BENCH_FRAMES:-200000}" \
-		"${BENCH_UDP_SECS:-1}" "${BENCH_TCP_SECS:-2}" "$clock" >"$out/$clock/console.txt"; then
+		"${BENCH_UDP_SECS:-2}" "${BENCH_TCP_SECS:-2}" "$clock" >"$out/$clock/console.txt"; then
 		# The other boot still runs, and the report shows what this one
 		# measured before it ended (marked INCOMPLETE).
 		log "the $clock benchmark failed: see $out/$clock/console.log"

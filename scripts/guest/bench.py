@@ -31,8 +31,10 @@ Frame modes: 60-byte UDP/IPv4 frames are sent from the veth peer (netns
 xdp-trafficgen), so they reach the receiving veth as xdp_frames, and counted
 by bench.bpf.c's bn_drop/bn_pass (what xdp-bench's drop/pass do) at every
 level. The rate of a run is the rate at which the level under test saw its
-frames, between the first and the last one (guest clock). Socket modes use
-iperf3 from the peer; their rate is what the server received.
+frames, between the first and the last one (guest clock). The UDP modes use
+udp-pump.c (why not iperf3: see there), 64-byte datagrams; their rate is
+what the receiver took from its socket, between its first and last
+datagram. The TCP modes use iperf3; their rate is what the server received.
 
 Why not xdp-tools: Debian bookworm's xdp-tools 1.3.1 (xdp-bench,
 xdp-trafficgen) loads statistics programs on the tracepoints
@@ -42,8 +44,8 @@ BTF type ID of 'xdp_redirect_map_err'"; the 7.3 tree has no such tracepoint
 either (include/trace/events/xdp.h). Upstream xdp-tools dropped them in 2025
 (xdp-tools pull request 513), after bookworm's version.
 
-CPUs: the sender (xdp-gen.py, the iperf3 client) runs on CPU 1 and the
-iperf3 server on CPU 0. Where the receive path runs depends on the clock:
+CPUs: the sender (xdp-gen.py, udp-pump send, the iperf3 client) runs on
+CPU 1 and the receiver (udp-pump recv, the iperf3 server) on CPU 0. Where the receive path runs depends on the clock:
 
   tcg-mt  ("split") every veth's NAPI is threaded (/sys/class/net/DEV/
           threaded) and its thread pinned to CPU 0: the rate is the receive
@@ -80,6 +82,7 @@ OUT = os.environ['XDPRX_OUT']
 MOD = os.environ['BENCH_MODULE']
 OBJ = os.environ['BENCH_OBJ']
 GEN = os.path.join(TOP, 'scripts/guest/xdp-gen.py')
+PUMP = os.environ['BENCH_PUMP']
 PROGS = '/sys/fs/bpf/bn'
 MAPS = '/sys/fs/bpf/bn_maps'
 NS = 'bp'
@@ -354,22 +357,43 @@ def listening(port):
                    for ln in f.read().splitlines()[1:])
 
 
-def run_sock(mode, rep, secs, stats):
-    proto, progs, dev, path = SOCK_MODES[mode]
-    attach(progs)
-    for d in ('v0', 'u1'):
-        stats.clear(ifindex(d))
-    port = 5201
+def run_udp(dev, port, secs):
+    """udp-pump.c: receiver on CPU 0 bound to the upper's address, sender
+    on CPU 1 in the peer's netns (64-byte datagrams)."""
+    rcv = subprocess.Popen(['taskset', '-c', '0', PUMP, 'recv', IP[dev], str(port)],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    if rcv.stdout.readline().strip() != 'ready':
+        rcv.kill()
+        die(f'udp-pump recv did not start: {rcv.stderr.read().strip()}')
+    snd = subprocess.run(('ip', 'netns', 'exec', NS, 'taskset', '-c', '1', PUMP, 'send',
+                          IP[dev], str(port), str(secs), '64'), capture_output=True, text=True)
+    try:
+        out, err = rcv.communicate(timeout=120)
+    except subprocess.TimeoutExpired:
+        rcv.kill()
+        die('udp-pump recv did not end')
+    if snd.returncode or rcv.returncode:
+        die(f'udp-pump: send exit {snd.returncode} ({snd.stderr.strip()}), '
+            f'recv exit {rcv.returncode} ({err.strip()})')
+    s, r = json.loads(snd.stdout), json.loads(out)
+    if r['corrupt'] or r['out_of_order'] or not r['received']:
+        die(f'udp-pump: {r["received"]} datagrams received, {r["corrupt"]} not intact, '
+            f'{r["out_of_order"]} out of order')
+    return {'sent': s['sent'], 'send_errors': s['send_errors'], 'send_seconds': s['seconds'],
+            'received': r['received'], 'lost': s['sent'] - r['received'],
+            'stop_marker': r['stop_marker'], 'seconds': r['seconds'],
+            'rate': (r['received'] - 1) / r['seconds'] if r['seconds'] > 0 else 0.0}
+
+
+def run_tcp(dev, port, secs, mode):
+    """iperf3, server on CPU 0, client on CPU 1 in the peer's netns."""
     srv = subprocess.Popen(['taskset', '-c', '0', 'iperf3', '-s', '-1', '-B', IP[dev], '-p', str(port)],
                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     while not listening(port):
         if srv.poll() is not None:
             die(f'{mode}: iperf3 server exited: {srv.stderr.read().strip()}')
         time.sleep(0.05)
-    cs0, up = snmp(), ethtool_stats('u1') if dev == 'u1' else {}
     cmd = ['taskset', '-c', '1', 'iperf3', '-c', IP[dev], '-p', str(port), '-t', str(secs), '-J']
-    if proto == 'udp':
-        cmd += ['-u', '-b', '0', '-l', '64', '-w', '4M']
     r = subprocess.run(('ip', 'netns', 'exec', NS, *cmd), capture_output=True, text=True)
     srv.wait(timeout=60)
     try:
@@ -378,8 +402,23 @@ def run_sock(mode, rep, secs, stats):
         die(f'{mode}: iperf3 client: exit {r.returncode}: {r.stderr.strip() or r.stdout[-300:]}')
     if 'error' in js:
         die(f'{mode}: iperf3: {js["error"]}')
-    cs1, up2 = snmp(), ethtool_stats('u1') if dev == 'u1' else {}
     end = js['end']
+    s = end['sum_received']
+    return {'bytes': s['bytes'], 'seconds': s['seconds'],
+            'rate': s['bits_per_second'], 'retransmits': end['sum_sent'].get('retransmits')}
+
+
+def run_sock(mode, rep, secs, stats):
+    proto, progs, dev, path = SOCK_MODES[mode]
+    attach(progs)
+    for d in ('v0', 'u1'):
+        stats.clear(ifindex(d))
+    cs0, up = snmp(), ethtool_stats('u1') if dev == 'u1' else {}
+    if proto == 'udp':
+        res = run_udp(dev, 5201, secs)
+    else:
+        res = run_tcp(dev, 5201, secs, mode)
+    cs1, up2 = snmp(), ethtool_stats('u1') if dev == 'u1' else {}
     nat = up2.get('rx_native', 0) - up.get('rx_native', 0)
     skb = up2.get('rx_skb', 0) - up.get('rx_skb', 0)
     if path == 'native' and nat == 0:
@@ -387,19 +426,9 @@ def run_sock(mode, rep, secs, stats):
     if path == 'skb' and (nat or not skb):
         die(f'{mode}: u1 took {nat} frames natively, {skb} on the skb path')
     rec = {'mode': mode, 'rep': rep, 'csum_errors': {k: cs1[k] - cs0[k] for k in cs1},
-           'u1_rx_native': up2.get('rx_native', 0) - up.get('rx_native', 0),
-           'u1_rx_skb': up2.get('rx_skb', 0) - up.get('rx_skb', 0),
+           'u1_rx_native': nat, 'u1_rx_skb': skb,
            'seen': {d: stats.get(ifindex(d))[0] for d in ('v0', 'u1')}}
-    if proto == 'udp':
-        s = end.get('sum_received') or end['sum']
-        sent = end.get('sum_sent', end['sum'])
-        recv = s['packets'] - s['lost_packets']
-        rec.update({'sent': sent['packets'], 'received': recv, 'lost': s['lost_packets'],
-                    'seconds': s['seconds'], 'rate': recv / s['seconds']})
-    else:
-        s = end['sum_received']
-        rec.update({'bytes': s['bytes'], 'seconds': s['seconds'],
-                    'rate': s['bits_per_second'], 'retransmits': end['sum_sent'].get('retransmits')})
+    rec.update(res)
     return rec
 
 
