@@ -6,10 +6,10 @@
  *	connected UDP socket; sendmmsg() of 64 datagrams of LEN bytes at a
  *	time for SECONDS (CLOCK_MONOTONIC), then 16 stop markers.
  *   udp-pump recv ADDR PORT
- *	bound UDP socket; recvmmsg(MSG_DONTWAIT) of up to 64 datagrams at a
- *	time, spinning while the queue is empty, until a stop marker (or 2 s
- *	without a datagram, or 60 s without the first one). Prints "ready"
- *	once bound, so the caller starts the sender after it.
+ *	bound UDP socket; recvmmsg(MSG_WAITFORONE) of up to 64 datagrams at a
+ *	time (it sleeps only while the queue is empty), until a stop marker
+ *	(or 2 s without a datagram, or 60 s without the first one). Prints
+ *	"ready" once bound, so the caller starts the sender after it.
  *
  * Each prints one JSON line. Every datagram carries its sequence number and
  * a pattern derived from it; the receiver counts the datagrams whose payload
@@ -21,12 +21,13 @@
  * in every mode (20-30 % of the datagrams lost at its socket, a share that
  * changed from boot to boot), so its received rate was mostly the rate of
  * iperf3's receive loop, not of the path to the socket. This receiver takes
- * 64 datagrams per system call and never sleeps: it keeps up with the
- * sender (the run reports the socket's losses), and a vCPU that never idles
- * gets the same share of the one host thread in every mode (icount and
- * single-threaded TCG schedule the vCPUs round robin), so the rate is set
- * by the sender's CPU, where the receive path runs (NAPI as a softirq on
- * the sending CPU: see bench.py).
+ * up to 64 queued datagrams per system call, so it keeps up with the sender
+ * (the run reports the socket's losses) and the rate is set by the sender's
+ * CPU, where the receive path runs (NAPI as a softirq on the sending CPU:
+ * see bench.py). It does not poll: a receiver spinning on MSG_DONTWAIT kept
+ * the other vCPU from running under -icount (its timers stopped firing:
+ * "rcu_sched kthread timer wakeup didn't happen for 5251 jiffies", and the
+ * sender pinned to it sent nothing in 60 s).
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -37,6 +38,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -133,7 +135,8 @@ static int do_send(const char *ip, const char *port, double secs, size_t len)
 	t1 = now_ns();
 	for (i = 0; i < 16; i++) {
 		fill(buf[0], len, STOP);
-		if (send(fd, buf[0], len, 0) < 0 && errno != ENOBUFS)
+		/* ECONNREFUSED: the receiver ended at an earlier marker. */
+		if (send(fd, buf[0], len, 0) < 0 && errno != ENOBUFS && errno != ECONNREFUSED)
 			perror("udp-pump: stop marker");
 	}
 	printf("{\"sent\": %llu, \"send_errors\": %llu, \"seconds\": %.9f}\n",
@@ -145,6 +148,7 @@ static int do_recv(const char *ip, const char *port)
 {
 	static unsigned char buf[BATCH][MAXLEN];
 	uint64_t cnt = 0, bad = 0, reordered = 0, next = 0, first = 0, last = 0;
+	struct timeval tmo = { .tv_sec = 1 };
 	int fd, i, n, stop = 0, size = 16 << 20;
 	struct mmsghdr msg[BATCH];
 	struct iovec iov[BATCH];
@@ -163,15 +167,20 @@ static int do_recv(const char *ip, const char *port)
 	/* Room for about 0.1 s of the fastest mode's datagrams. */
 	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof(size)))
 		perror("udp-pump: SO_RCVBUFFORCE");
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tmo, sizeof(tmo))) {
+		perror("udp-pump: SO_RCVTIMEO");
+		return 1;
+	}
 	batch_init(msg, iov, buf, MAXLEN);
 	printf("ready\n");
 	fflush(stdout);
 	t0 = now_ns();
 	while (!stop) {
-		n = recvmmsg(fd, msg, BATCH, MSG_DONTWAIT, NULL);
+		n = recvmmsg(fd, msg, BATCH, MSG_WAITFORONE, NULL);
 		t = now_ns();
 		if (n < 0) {
-			if (errno != EAGAIN) {
+			/* EAGAIN: SO_RCVTIMEO's second passed without one. */
+			if (errno != EAGAIN && errno != EINTR) {
 				perror("udp-pump: recvmmsg");
 				return 1;
 			}
