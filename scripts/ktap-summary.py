@@ -7,6 +7,8 @@ Exit status 0 only if nothing failed and something passed.
 
   ktap-summary.py RESULTS_DIR REQUIRED_SUITES SPLAT [EXPECTED [ALLOWED_SKIPS [STATUS]]]
 
+SPLAT is 'ok', or what the kernel log check found (its first line).
+
 EXPECTED (config/expected-tests) lists every KUnit suite and selftest that must
 have run, each with its least number of cases: a missing one, or one with
 fewer cases, fails. A skipped case fails unless ALLOWED_SKIPS
@@ -36,7 +38,9 @@ def results(text):
 def main():
     resdir = Path(sys.argv[1])
     required = [s for s in sys.argv[2].split(',') if s] if len(sys.argv) > 2 else []
-    splat_ok = sys.argv[3] == 'ok' if len(sys.argv) > 3 else True
+    # SPLAT: 'ok', 'fail', or the reason (the first line of the splat).
+    splat = sys.argv[3] if len(sys.argv) > 3 else 'ok'
+    splat_ok = splat == 'ok'
     expected = {}
     if len(sys.argv) > 4 and sys.argv[4]:
         for line in Path(sys.argv[4]).read_text().splitlines():
@@ -128,7 +132,10 @@ def main():
         elif n < least:
             count(False, f'{kind} {name}: {n} cases, expected at least {least} (config/expected-tests)', '')
 
-    count(splat_ok, 'kernel log: no BUG/WARNING/KASAN/lockdep/RCU/kmemleak/OOM/leaked-reference report', '')
+    if splat_ok or splat == 'fail':
+        count(splat_ok, 'kernel log: no BUG/WARNING/KASAN/lockdep/RCU/kmemleak/OOM/leaked-reference report', '')
+    else:
+        count(False, f'kernel log: {splat}', '')
     count(status == 'ok', f'test VM: {status}', '')
 
     for line in lines:

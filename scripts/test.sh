@@ -108,6 +108,18 @@ done
 
 splat=ok
 status=
+# note_splat GUEST FILE: check a guest's kernel log; on a splat, print what
+# check-dmesg.sh found and add its first line to $splat, the reason the
+# verdict gives.
+note_splat() {
+	local out first
+	out=$("$XDPRX_TOP/scripts/check-dmesg.sh" "$2" 2>&1) && return 0
+	printf '%s\n' "$out" >&2
+	first=$(sed -n '2{s/^ *[0-9]*://;p;}' <<<"$out")
+	first="guest $1: ${first:-see $2}"
+	if [ "$splat" = ok ]; then splat=$first; else splat+="; $first"; fi
+	return 1
+}
 for g in "${guests[@]}"; do
 	d=$out/$g
 	s=ok
@@ -124,9 +136,16 @@ for g in "${guests[@]}"; do
 	fi
 	if [ ! -f "$d/dmesg.txt" ]; then
 		if [ "$s" = ok ]; then s="saved no kernel log (see $d.log)"; fi
-		splat=fail
-	elif ! "$XDPRX_TOP/scripts/check-dmesg.sh" "$d/dmesg.txt"; then
-		splat=fail
+		# A guest that wedged (a leaked reference blocks netns cleanup, and
+		# with it every module that registers a netdevice notifier) is
+		# stopped before it saves its log; its console still has what the
+		# kernel printed at warning level and above, so name that.
+		c=$d/console.log
+		if [ ! -f "$c" ] || note_splat "$g" "$c"; then
+			if [ "$splat" = ok ]; then splat="guest $g: no kernel log"; else splat+="; guest $g: no kernel log"; fi
+		fi
+	else
+		note_splat "$g" "$d/dmesg.txt" || :
 	fi
 	if [ -f "$d/watchdog" ]; then
 		log "guest $g: watchdog: $(paste -sd ';' "$d/watchdog") (consoles: $d/console*.log)"
