@@ -61,16 +61,16 @@ echo $rc >"$host/rust_reject.rc"
 # pair needed); guest b, booted with KUnit off and the two virtio-net NIC
 # pairs: every other selftest, so that a new one runs without being listed.
 # XDPRX_TEST_GUESTS=1 runs everything in one guest, one after the other.
-# Measured on 2026-11-27 (minutes; root cached, see vm-run.sh): a: boot and
-# KUnit 2.5, rust_net.sh 0.5, veth.sh 2.5, xdpvlan.sh 22.5, xdpvlan_devmap.sh
-# 3.5 (17 when it started Python per map operation); b: boot 2.5,
-# virtio_net.sh 3, xdpvlan_sock.sh 20 (before its two frame leak cases,
-# which took 7.5 more when booted alone), xdpvlan_sock_virtio.sh 7. Since
-# then, with the other guest and a benchmark guest on the host: the pktgen
-# leak cases took 11.5 min (veth) and 5 min each (virtio-net), so guest b
-# has about 20 min more than guest a; moving a script to guest a moves
-# nothing but the imbalance (xdpvlan_sock_virtio.sh, the smallest that
-# needs the NIC pairs, took 14 min booted alone).
+# Measured on 2026-11-27 (minutes, from a run's logs; root cached, see
+# vm-run.sh), with a benchmark guest and other test guests on the host:
+# a: boot and KUnit 2, rust_net.sh 0.3, veth.sh 1.4, xdpvlan.sh 18,
+# xdpvlan_devmap.sh 3.8 (25 in all); b: boot 2, virtio_net.sh 2,
+# xdpvlan_sock.sh 29.5, xdpvlan_sock_virtio.sh 8.5 (41.5 in all). Of
+# xdpvlan_sock.sh's time, its leak cases took 6 (40000 pktgen frames), 10
+# and 3.5 (100000 XDP frames, native and skb path; 40000 since). So guest b
+# is the longer; moving a script to guest a moves nothing but the imbalance
+# (xdpvlan_sock_virtio.sh, the smallest that needs the NIC pairs, took 14
+# min booted alone).
 GUEST_A="drivers/net/xdpvlan/xdpvlan.sh drivers/net/rust_net/rust_net.sh"
 GUEST_A+=" drivers/net/xdpvlan/xdpvlan_devmap.sh drivers/net/xdp_rx_handler/veth.sh"
 guests=(a b)
