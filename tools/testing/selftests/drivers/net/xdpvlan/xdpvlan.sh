@@ -153,10 +153,10 @@ expect_chain() {
 		for lv in "$@"; do
 			c=${FC[$lv.$i]:-0} sq=${FS[$lv.$i]:-0}
 			if [ "$c" != 1 ]; then
-				bad+=" L$lv#$i:seen-$c-times"
+				bad+=" L$lv:frame$i:seen-$c-times"
 				continue
 			fi
-			[ "$sq" -gt "$prev" ] || bad+=" L$lv#$i:out-of-order"
+			[ "$sq" -gt "$prev" ] || bad+=" L$lv:frame$i:out-of-order"
 			prev=$sq
 		done
 	done
@@ -674,11 +674,11 @@ case_chain_selfcheck() {
 	expect u2 "${CNT[u2]}" $N
 	expect L0.total "${P[0]:-}" $N
 	for lv in 0 1 2; do
-		for w in "L$lv#3:seen-2-times" "L$lv#5:seen-0-times"; do
+		for w in "L$lv:frame3:seen-2-times" "L$lv:frame5:seen-0-times"; do
 			[[ "$got" == *" $w"* ]] || FAILS="$FAILS not-reported:$w"
 		done
 	done
-	[[ "$got" == *"L0#4:"* ]] && FAILS="$FAILS frame-4-reported"
+	[[ "$got" == *"L0:frame4:"* ]] && FAILS="$FAILS frame-4-reported"
 	result "$desc"
 }
 
