@@ -45,7 +45,8 @@ either (include/trace/events/xdp.h). Upstream xdp-tools dropped them in 2025
 (xdp-tools pull request 513), after bookworm's version.
 
 CPUs: the sender (xdp-gen.py, udp-pump send, the iperf3 client) runs on
-CPU 1 and the receiver (udp-pump recv, the iperf3 server) on CPU 0. Where the receive path runs depends on the clock:
+CPU 1 and the receiver (udp-pump recv, the iperf3 server) on CPU 0. Where
+the receive path runs depends on the clock:
 
   tcg-mt  ("split") every veth's NAPI is threaded (/sys/class/net/DEV/
           threaded) and its thread pinned to CPU 0: the rate is the receive
