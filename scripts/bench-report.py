@@ -2,14 +2,17 @@
 # SPDX-License-Identifier: GPL-2.0
 """Summarise a benchmark run (scripts/bench.sh): bench-report.py DIR
 
-Reads DIR/bench-runs-<clock>.jsonl (one line per run, written by
-scripts/guest/bench.py), prints per clock the rate of every mode (median, min,
-max over the repetitions), the frames sent, seen and lost, the per-frame cost
-and its difference to mode A, and the ratios R1-R6 (ratio of the medians, and
-the min and max of the ratio over every pairing of the modes' repetitions;
-bench.json also has the ratio of each repetition, its modes having run back
-to back). Writes DIR/bench.json and, if matplotlib is there,
-DIR/bench.png.
+Reads DIR/bench-runs-<clock>[-<boot>].jsonl (one line per run, written by
+scripts/guest/bench.py in one boot of the guest) and pools the boots of each
+clock. Prints per clock the rate of every mode (median, min, max over the
+repetitions of every boot), the frames sent, seen and lost, the per-frame
+cost and its difference to mode A, and the ratios R1-R6: the ratio of the
+medians, the min and max of the ratio over every pairing of the two modes'
+repetitions (from any boot: so the spread holds what changes from boot to
+boot, not only what changes between repetitions of one boot), and the ratio
+of the medians of each boot alone. bench.json also has the ratio of each
+repetition, its modes having run back to back. Writes DIR/bench.json and, if
+matplotlib is there, DIR/bench.png.
 """
 
 import glob
@@ -53,11 +56,25 @@ def spread(vals):
     return {'median': statistics.median(vals), 'min': min(vals), 'max': max(vals), 'n': len(vals)}
 
 
+def ratio_of(rid, num, den, rates):
+    """A ratio of one rate per mode (None if a mode is missing)."""
+    if rid == 'R2':
+        if not all(k in rates for k in ('l0_drop', 'l1_drop', 'mv_drop')):
+            return None
+        a, b, c = rates['l0_drop'], rates['l1_drop'], rates['mv_drop']
+        return (b - c) / (a - c) if a != c else None
+    if num in rates and den in rates and rates[den]:
+        return rates[num] / rates[den]
+    return None
+
+
 def summarise(hdr, runs):
-    modes, byrep = {}, {}
+    """runs: the runs of every boot of one clock, each with its 'boot'."""
+    modes, byrep, byboot = {}, {}, {}
     for r in runs:
         modes.setdefault(r['mode'], []).append(r)
-        byrep.setdefault(r['rep'], {})[r['mode']] = r['rate']
+        byrep.setdefault((r['boot'], r['rep']), {})[r['mode']] = r['rate']
+        byboot.setdefault(r['boot'], {}).setdefault(r['mode'], []).append(r['rate'])
     res = {'header': hdr, 'modes': {}, 'ratios': {}}
     for m, rs in modes.items():
         s = spread([r['rate'] for r in rs])
@@ -83,36 +100,29 @@ def summarise(hdr, runs):
     vals = {m: [r['rate'] for r in rs] for m, rs in modes.items()}
     for rid, num, den, what, goal in RATIOS:
         # The spread: the ratio over every pairing of the modes'
-        # repetitions, so that it contains the ratio of the medians (the
-        # ratios of repetitions run back to back did not always: R2 0.474
-        # against 0.235-0.463 in a plain-TCG run). Those are in the JSON.
-        per, rep = [], []
+        # repetitions, from every boot, so that it contains the ratio of
+        # the medians (the ratios of repetitions run back to back did not
+        # always: R2 0.474 against 0.235-0.463 in a plain-TCG run; they are
+        # in the JSON) and what moves from boot to boot (under icount, a
+        # mode's repetitions in one boot agree to about 0.1 %, and the ratio
+        # of a second boot fell outside the first's spread by 0.2 %).
+        per = []
         if rid == 'R2':
             if all(k in vals for k in ('l0_drop', 'l1_drop', 'mv_drop')):
                 per = [(b - c) / (a - c) for a in vals['l0_drop'] for b in vals['l1_drop']
                        for c in vals['mv_drop'] if a != c]
         elif num in vals and den in vals:
             per = [n / d for n in vals[num] for d in vals[den] if d]
-        for rates in byrep.values():
-            if rid == 'R2':
-                if all(k in rates for k in ('l0_drop', 'l1_drop', 'mv_drop')):
-                    a, b, c = rates['l0_drop'], rates['l1_drop'], rates['mv_drop']
-                    if a != c:
-                        rep.append((b - c) / (a - c))
-            elif num in rates and den in rates and rates[den]:
-                rep.append(rates[num] / rates[den])
-        if rid == 'R2':
-            if not all(k in med for k in ('l0_drop', 'l1_drop', 'mv_drop')):
-                continue
-            a, b, c = med['l0_drop'], med['l1_drop'], med['mv_drop']
-            value = (b - c) / (a - c) if a != c else None
-        elif num in med and den in med and med[den]:
-            value = med[num] / med[den]
-        else:
+        rep = [v for v in (ratio_of(rid, num, den, rates) for rates in byrep.values())
+               if v is not None]
+        boots = [ratio_of(rid, num, den, {m: statistics.median(v) for m, v in b.items()})
+                 for _, b in sorted(byboot.items())]
+        value = ratio_of(rid, num, den, med)
+        if value is None:
             continue
         res['ratios'][rid] = {'what': what, 'value': value, 'goal': goal,
                               'min': min(per) if per else None, 'max': max(per) if per else None,
-                              'per_repetition': rep}
+                              'per_boot': boots, 'per_repetition': rep}
     return res
 
 
@@ -134,13 +144,15 @@ def report(res):
             'guest clock = wall clock of QEMU TCG, single-threaded (noisy): '
             'ns/frame = host time per frame, sender and receiver together')
     print(f'== clock: {clock} ({what})')
-    print(f'   kernel {hdr["kernel"]}, {hdr["cpus"]} vCPUs, {hdr["reps"]} repetitions, '
+    print(f'   kernel {hdr["kernel"]}, {hdr["cpus"]} vCPUs, {hdr["boots"]} boot(s) of '
+          f'{hdr["reps"]} repetitions, '
           f'{hdr["frames"]} frames per frame-mode run, UDP {hdr["udp_seconds"]} s, '
           f'TCP {hdr["tcp_seconds"]} s per socket-mode run; NAPI: {hdr.get("napi", "?")}')
-    short = {m: v['runs'] for m, v in res['modes'].items() if v['runs'] < hdr['reps']}
+    want = hdr['reps'] * hdr['boots']
+    short = {m: v['runs'] for m, v in res['modes'].items() if v['runs'] < want}
     if short:
         # A boot that ended early (scripts/bench.sh keeps its runs).
-        print(f'   INCOMPLETE: fewer than {hdr["reps"]} repetitions of ' +
+        print(f'   INCOMPLETE: fewer than {want} repetitions of ' +
               ', '.join(f'{m} ({n})' for m, n in short.items()))
     a = res['modes'].get('l0_drop', {}).get('ns_per_frame')
     print(f'   {"mode":10} {"median":>19} {"min":>12} {"max":>12}  {"ns/frame":>8} {"-A":>7}  '
@@ -164,7 +176,8 @@ def report(res):
                 extra.append(f'u1 rx_native {s["u1_rx_native"]} rx_skb {s["u1_rx_skb"]}')
             line += '  ' + ', '.join(extra)
         print(line)
-    print(f'   {"ratio":5} {"value":>7} {"min":>7} {"max":>7} {"goal":>6}')
+    print(f'   {"ratio":5} {"value":>7} {"min":>7} {"max":>7} {"goal":>6}'
+          f'{"":13}  each boot alone')
     for rid, r in res['ratios'].items():
         v = f'{r["value"]:7.3f}' if r['value'] is not None else '    n/a'
         lo = f'{r["min"]:7.3f}' if r['min'] is not None else '    n/a'
@@ -172,7 +185,8 @@ def report(res):
         goal = f'>={r["goal"]:.2f}' if r['goal'] is not None else '      '
         met = '' if r['goal'] is None or r['value'] is None else (
             '  met' if r['value'] >= r['goal'] else '  below goal')
-        print(f'   {rid:5} {v} {lo} {hi} {goal}{met}  {r["what"]}')
+        boots = ' '.join(f'{b:.4f}' if b is not None else 'n/a' for b in r['per_boot'])
+        print(f'   {rid:5} {v} {lo} {hi} {goal}{met:13}  {boots:16} {r["what"]}')
     print()
 
 
@@ -217,11 +231,26 @@ def chart(results, path):
 
 def main():
     d = sys.argv[1]
-    results = []
+    # bench-runs-<clock>.jsonl or bench-runs-<clock>-<boot>.jsonl: the boots
+    # of one clock are pooled.
+    byclock = {}
     for path in sorted(glob.glob(os.path.join(d, 'bench-runs-*.jsonl'))):
         hdr, runs = load(path)
-        if not runs:
+        if not runs or hdr is None:
             sys.exit(f'{path}: no runs')
+        hdrs, pooled = byclock.setdefault(hdr['clock'], ([], []))
+        for r in runs:
+            r['boot'] = len(hdrs)
+        hdrs.append(hdr)
+        pooled.extend(runs)
+    results = []
+    for clock, (hdrs, runs) in byclock.items():
+        keys = ('kernel', 'cpus', 'reps', 'frames', 'udp_seconds', 'tcp_seconds')
+        for h in hdrs[1:]:
+            diff = [k for k in keys if h.get(k) != hdrs[0].get(k)]
+            if diff:
+                sys.exit(f'{clock}: the boots differ in {", ".join(diff)}')
+        hdr = dict(hdrs[0], boots=len(hdrs))
         res = summarise(hdr, runs)
         report(res)
         results.append(res)
