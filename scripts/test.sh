@@ -57,22 +57,18 @@ echo $rc >"$host/rust_reject.rc"
 # Two guests at once, each with half of the selftests: the tests are mostly
 # sequential shell and Python, so one guest keeps about one host CPU busy
 # (measured: 126-138 % of a CPU for a 2-vCPU guest running one test script).
-# Guest a: the KUnit suites of the boot and the selftests listed here (no NIC
-# pair needed); guest b, booted with KUnit off and the two virtio-net NIC
-# pairs: every other selftest, so that a new one runs without being listed.
+# Guest a: the KUnit suites of the boot and the selftests listed here; guest
+# b, booted with KUnit off: every other selftest, so that a new one runs
+# without being listed. Both have the two virtio-net NIC pairs.
 # XDPRX_TEST_GUESTS=1 runs everything in one guest, one after the other.
-# Measured on 2026-11-27 (minutes, from a run's logs; root cached, see
-# vm-run.sh), with a benchmark guest and other test guests on the host:
-# a: boot and KUnit 2, rust_net.sh 0.3, veth.sh 1.4, xdpvlan.sh 18,
-# xdpvlan_devmap.sh 3.8 (25 in all); b: boot 2, virtio_net.sh 2,
-# xdpvlan_sock.sh 29.5, xdpvlan_sock_virtio.sh 8.5 (41.5 in all). Of
-# xdpvlan_sock.sh's time, its leak cases took 6 (40000 pktgen frames), 10
-# and 3.5 (100000 XDP frames, native and skb path; 40000 since). So guest b
-# is the longer; moving a script to guest a moves nothing but the imbalance
-# (xdpvlan_sock_virtio.sh, the smallest that needs the NIC pairs, took 14
-# min booted alone).
+# Measured in the CI run of 2026-11-27 13:33 (minutes, from the guests' logs,
+# nothing else on the host): a: boot and KUnit 1.6, rust_net.sh 0.4,
+# veth.sh 1.3, xdpvlan.sh 11, xdpvlan_devmap.sh 1 (13.3 in all); b: boot 1.6,
+# virtio_net.sh 2, xdpvlan_sock.sh 13.5, xdpvlan_sock_virtio.sh 4.6 (20.2 in
+# all). xdpvlan_sock_virtio.sh therefore runs in guest a.
 GUEST_A="drivers/net/xdpvlan/xdpvlan.sh drivers/net/rust_net/rust_net.sh"
 GUEST_A+=" drivers/net/xdpvlan/xdpvlan_devmap.sh drivers/net/xdp_rx_handler/veth.sh"
+GUEST_A+=" drivers/net/xdpvlan/xdpvlan_sock_virtio.sh"
 guests=(a b)
 [ "${XDPRX_TEST_GUESTS:-2}" = 1 ] && guests=(all)
 # Watchdogs (scripts/vm-run.sh): a guest that has not started its command
@@ -88,7 +84,7 @@ export XDPRX_VM_TIMEOUT=$left
 phase "booting the test kernel (guests: ${guests[*]}, stopped after $left s); results in $out"
 for g in "${guests[@]}"; do
 	case $g in
-	a) net=() args=(--only "$GUEST_A") append= ;;
+	a) net=(--net loop --net loop-small) args=(--only "$GUEST_A") append= ;;
 	b) net=(--net loop --net loop-small) args=(--no-kunit --except "$GUEST_A") append=kunit.enable=0 ;;
 	all) net=(--net loop --net loop-small) args=() append= ;;
 	esac
