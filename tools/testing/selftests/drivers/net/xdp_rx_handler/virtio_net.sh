@@ -74,6 +74,22 @@ until_true() {
 	return 1
 }
 
+# wait_ready DIR PID: until the watcher PID has written DIR/ready, for as long
+# as it runs. The first Python of a boot loads its modules over the guest's
+# 9p root: 19 s on an idle host, and more than the 20 s of until_true with
+# four test guests on the host's 2 cores (the first pair's setup failed in
+# both suites of that run). A watcher that dies fails at once; the 900 s are
+# a backstop for a hang, not a measure of the host.
+wait_ready() {
+	local i
+	for ((i = 0; i < 9000; i++)); do
+		[ -e "$1/ready" ] && return 0
+		kill -0 "$2" 2>/dev/null || return 1
+		nap 0.1
+	done
+	return 1
+}
+
 # ip netns exec remounts /sys, hiding debugfs: enter the netns only.
 in_ns() { nsenter --net="/run/netns/$NS" "$@"; }
 
@@ -161,7 +177,7 @@ start_watch() {
 	nsenter --net="/run/netns/$ns" python3 "$DIR/xrh_pkt.py" watch "$TMP/$name" "$@" \
 		<"$TMP/$name.in" &
 	WATCHERS+=($!)
-	until_true [ -e "$TMP/$name/ready" ]
+	wait_ready "$TMP/$name" $!
 }
 
 # setup_pair KIND: the peer into the peer netns, the DUT into ours, with the

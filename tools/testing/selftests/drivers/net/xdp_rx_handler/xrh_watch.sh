@@ -44,8 +44,16 @@ watch_start() {
 	printf -v "${name}_FD" %s "$fd"
 	for d in "$@"; do WDIR[$d]=$TMP/$name; done
 	# The first Python of a boot loads its modules over the guest's 9p
-	# root: that took 19 s alone on an idle host.
-	wait_file "$TMP/$name/ready" 120
+	# root: that took 19 s alone on an idle host, and longer under load.
+	# So no time limit while the watcher runs (900 s against a hang); one
+	# that died fails at once.
+	local i
+	for ((i = 0; i < 9000; i++)); do
+		[ -e "$TMP/$name/ready" ] && return 0
+		kill -0 "${WPID[$name]}" 2>/dev/null || return 1
+		nap 0.1
+	done
+	return 1
 }
 
 watch_stop() {
