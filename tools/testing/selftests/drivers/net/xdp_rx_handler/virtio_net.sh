@@ -58,33 +58,15 @@ PAIRS=()
 MOVED=()
 WATCHERS=()
 TMP=$(mktemp -d)
-mkfifo "$TMP/nap"
-exec {NAPFD}<>"$TMP/nap"
-
-# nap SECONDS: sleep without a new process.
-nap() { read -r -t "$1" -u "$NAPFD" || :; }
+# nap and wait_ready (its own watchers are started below).
+# shellcheck source=xrh_watch.sh
+source "$DIR/xrh_watch.sh"
 
 # until_true CMD...: until CMD succeeds, for 20 s at most.
 until_true() {
 	local i
 	for ((i = 0; i < 200; i++)); do
 		"$@" && return 0
-		nap 0.1
-	done
-	return 1
-}
-
-# wait_ready DIR PID: until the watcher PID has written DIR/ready, for as long
-# as it runs. The first Python of a boot loads its modules over the guest's
-# 9p root: 19 s on an idle host, and more than the 20 s of until_true with
-# four test guests on the host's 2 cores (the first pair's setup failed in
-# both suites of that run). A watcher that dies fails at once; the 900 s are
-# a backstop for a hang, not a measure of the host.
-wait_ready() {
-	local i
-	for ((i = 0; i < 9000; i++)); do
-		[ -e "$1/ready" ] && return 0
-		kill -0 "$2" 2>/dev/null || return 1
 		nap 0.1
 	done
 	return 1
@@ -177,7 +159,7 @@ start_watch() {
 	nsenter --net="/run/netns/$ns" python3 "$DIR/xrh_pkt.py" watch "$TMP/$name" "$@" \
 		<"$TMP/$name.in" &
 	WATCHERS+=($!)
-	wait_ready "$TMP/$name" $!
+	wait_ready "$TMP/$name/ready" $!
 }
 
 # setup_pair KIND: the peer into the peer netns, the DUT into ours, with the

@@ -23,6 +23,22 @@ wait_file() {
 	[ -e "$1" ]
 }
 
+# wait_ready FILE PID: until the process PID has created FILE, for as long as
+# it runs. The first Python of a boot loads its modules over the guest's 9p
+# root: 19 s on an idle host, and more than 20 s with four test guests on
+# the host's 2 cores (virtio_net.sh's first pair then failed its setup in
+# both suites of that run). A process that dies fails at once; the 900 s
+# are a backstop against a hang, not a measure of the host.
+wait_ready() {
+	local i
+	for ((i = 0; i < 9000; i++)); do
+		[ -e "$1" ] && return 0
+		kill -0 "$2" 2>/dev/null || return 1
+		nap 0.1
+	done
+	return 1
+}
+
 # WDIR[dev]: the directory of the watcher of dev; WPID[name]: its pid.
 declare -A WDIR WPID
 
@@ -43,17 +59,7 @@ watch_start() {
 	WPID[$name]=$!
 	printf -v "${name}_FD" %s "$fd"
 	for d in "$@"; do WDIR[$d]=$TMP/$name; done
-	# The first Python of a boot loads its modules over the guest's 9p
-	# root: that took 19 s alone on an idle host, and longer under load.
-	# So no time limit while the watcher runs (900 s against a hang); one
-	# that died fails at once.
-	local i
-	for ((i = 0; i < 9000; i++)); do
-		[ -e "$TMP/$name/ready" ] && return 0
-		kill -0 "${WPID[$name]}" 2>/dev/null || return 1
-		nap 0.1
-	done
-	return 1
+	wait_ready "$TMP/$name/ready" "${WPID[$name]}"
 }
 
 watch_stop() {
