@@ -41,11 +41,15 @@ def main():
         rs = [r['ratios'][rid] for _, r in runs]
         misses = []
         for i, a in enumerate(rs):
+            if a['min'] is None or a['max'] is None:
+                misses.append(f'run {i + 1} has no spread (a rate of 0)')
+                continue
             for j, b in enumerate(rs):
                 if i != j and not (a['min'] <= b['value'] <= a['max']):
                     misses.append(f'run {j + 1} ({b["value"]:.5f}) is outside run {i + 1}\'s '
                                   f'[{a["min"]:.5f}, {a["max"]:.5f}]')
-        cells = '  '.join(f'{r["value"]:8.4f} [{r["min"]:6.4f}, {r["max"]:6.4f}]' for r in rs)
+        cells = '  '.join(f'{r["value"]:8.4f} [{r["min"] or 0:6.4f}, {r["max"] or 0:6.4f}]'
+                          for r in rs)
         verdict = 'reproduced' if not misses else 'NOT reproduced: ' + '; '.join(misses)
         print(f'{rid:5}  {cells}  {verdict}')
         if misses:
