@@ -124,7 +124,7 @@ ORDER = ['l0_drop', 'l1_drop', 'mv_drop', 'l2_drop', 'l0_pass_h', 'l0_pass', 'l0
 
 libc = ctypes.CDLL(None, use_errno=True)
 NR_BPF = 321
-BPF_MAP_LOOKUP_ELEM, BPF_MAP_DELETE_ELEM, BPF_OBJ_GET = 1, 3, 7
+BPF_MAP_LOOKUP_ELEM, BPF_MAP_UPDATE_ELEM, BPF_OBJ_GET = 1, 2, 7
 
 
 def die(msg):
@@ -148,7 +148,10 @@ def bpf(cmd, attr):
 
 
 class Stats:
-    """bench.bpf.c's bn_stats: ifindex -> count, bytes, first_ns, last_ns."""
+    """bench.bpf.c's bn_stats: an array indexed by ifindex (below SLOTS) of
+    count, bytes, first_ns, last_ns."""
+
+    SLOTS = 1024
 
     def __init__(self):
         path = ctypes.create_string_buffer(f'{MAPS}/bn_stats'.encode())
@@ -170,7 +173,10 @@ class Stats:
 
     def clear(self, ifindex):
         key = ctypes.create_string_buffer(struct.pack('=I', ifindex))
-        bpf(BPF_MAP_DELETE_ELEM, self._attr(key, None))
+        val = ctypes.create_string_buffer(32)
+        ret, err = bpf(BPF_MAP_UPDATE_ELEM, self._attr(key, val))
+        if ret < 0:
+            die(f'cannot clear the counters of ifindex {ifindex}: {os.strerror(err)}')
 
 
 def load_gen():
@@ -440,6 +446,9 @@ def main():
     SPLIT = clock == 'tcg-mt'
     setup()
     stats = Stats()
+    for d in XDP_DEVS:
+        if ifindex(d) >= Stats.SLOTS:
+            die(f'{d}: ifindex {ifindex(d)} is beyond bench.bpf.c\'s {Stats.SLOTS} counters')
     sender = Sender()
     path = os.path.join(OUT, 'bench-runs.jsonl')
     with open(path, 'w') as out:
