@@ -88,9 +88,10 @@ bench_boot() {
 # thread: BENCH_BOOTS guests (default 2) run at once, and the report pools
 # their repetitions. A ratio's spread then holds what moves from boot to
 # boot: in one boot a mode's repetitions agree to about 0.1 %, and a second
-# boot of the same kernel moved ratios by up to 0.3 % (TCP's by 4 %), out of
-# the first boot's spread. Plain TCG measures the host's wall clock: its
-# boot runs alone, after them.
+# boot of the same kernel moved the socket ratios out of the first boot's
+# spread (R6 0.3410 and 0.3523, R3 0.6893 and 0.6972 in two boots of one
+# run). Plain TCG measures the host's wall clock: its boot runs alone, after
+# them.
 boots=${BENCH_BOOTS:-2}
 case $boots in [1-9]) ;; *) die "BENCH_BOOTS=$boots: use 1 to 9" ;; esac
 for clock in ${BENCH_CLOCKS:-icount tcg}; do
