@@ -156,7 +156,7 @@ start_watch() {
 	# Read-write: opening waits neither for a reader nor for a writer.
 	exec {fd}<>"$TMP/$name.in"
 	CMDFD[$name]=$fd
-	nsenter --net="/run/netns/$ns" python3 "$DIR/xrh_pkt.py" watch "$TMP/$name" "$@" \
+	nsenter --net="/run/netns/$ns" python3 -S "$DIR/xrh_pkt.py" watch "$TMP/$name" "$@" \
 		<"$TMP/$name.in" &
 	WATCHERS+=($!)
 	wait_ready "$TMP/$name/ready" $!

@@ -6,7 +6,9 @@
 # test: it counts the tagged frames and markers its devices receive, one file
 # per device, tag and size, and sends frames when told on its input. Starting
 # a process costs most of a second in the debug test guest, and Python
-# several: nothing here starts one per frame batch or per wait.
+# several: nothing here starts one per frame batch or per wait, and Python
+# starts with -S (xrh_pkt.py needs nothing from site-packages; the site
+# module is 0.6 s of each start).
 
 # nap SECONDS: sleep without a new process.
 mkfifo "$TMP/nap"
@@ -51,10 +53,10 @@ watch_start() {
 	mkfifo "$TMP/$name.in"
 	exec {fd}<>"$TMP/$name.in"
 	if [ -n "$ns" ]; then
-		ip netns exec "$ns" python3 "$PKT" watch "$TMP/$name" "$@" <"$TMP/$name.in" \
+		ip netns exec "$ns" python3 -S "$PKT" watch "$TMP/$name" "$@" <"$TMP/$name.in" \
 			>"$TMP/$name.log" 2>&1 &
 	else
-		python3 "$PKT" watch "$TMP/$name" "$@" <"$TMP/$name.in" >"$TMP/$name.log" 2>&1 &
+		python3 -S "$PKT" watch "$TMP/$name" "$@" <"$TMP/$name.in" >"$TMP/$name.log" 2>&1 &
 	fi
 	WPID[$name]=$!
 	printf -v "${name}_FD" %s "$fd"

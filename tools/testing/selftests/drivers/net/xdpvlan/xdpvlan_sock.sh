@@ -34,9 +34,9 @@
 # xl2; XDP_TX at xl1 (UDP echoed back to the peer by xs_reflect); XDP_REDIRECT
 # at xl1 (UDP to sr0, received in xs_r); TCP 4 MiB and UDP to yl1 and yl2
 # through the hop. On the skb path, as the baseline: TCP 1 MiB and UDP 1200 B
-# to L1 and L2. Then, natively: 40000 UDP frames from the peer's
+# to L1 and L2. Then, natively: 20000 UDP frames from the peer's
 # ndo_start_xmit (pktgen, CHECKSUM_PARTIAL) must not leak memory;
-# neither must 40000 XDP frames from the peer's ndo_xdp_xmit, natively and
+# neither must 20000 XDP frames from the peer's ndo_xdp_xmit, natively and
 # on the skb path; and MTU 9000 (multi-buffer frames) with a frags-aware
 # program on xl1 (native path) and with one that is not
 # (rx_native_fallback).
@@ -63,7 +63,7 @@ NETNS="xs_peer xs_c1 xs_c2 xs_r xs_peer2 xs_hop xs_d1 xs_d2"
 PLAN=27
 # XDP frames that case_leak_frames sends (as many as leak_pktgen's skbs: in
 # the debug guest, with other guests on the host, 100000 took 617 s).
-LEAK_FRAMES=${XS_LEAK_FRAMES:-40000}
+LEAK_FRAMES=${XS_LEAK_FRAMES:-20000}
 LOADED=
 BROKEN=
 MODE_BROKEN=

@@ -15,7 +15,7 @@
 # and mode: TCP 4 MiB, UDP 500 x 1200 B (and natively 500 x 64 B) to the
 # upper, intact, with no checksum or receive error in either namespace, and on
 # the expected path (rx_native natively, rx_skb on the skb path); natively,
-# no memory leak over 40000 UDP frames (pktgen) to the upper.
+# no memory leak over 20000 UDP frames (pktgen) to the upper.
 #
 # The test command always provides both pairs: a missing pair fails its cases.
 # The DUT is promiscuous so that the upper's frames do not depend on QEMU's
