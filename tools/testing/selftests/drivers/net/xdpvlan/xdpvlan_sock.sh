@@ -430,7 +430,7 @@ case_leak_frames() {
 	set_l0_prog s0 "$m" xs_pass || fail "cannot put xs_pass on s0 in $m mode"
 	# A warm-up fills the caches and the page pools first. (A failure in
 	# it or in the set-up above fails the case too.)
-	gen_frames 10000
+	gen_frames "$LEAK_WARMUP"
 	wait_counter xs_c1 xl1 $ctr
 	mem_snap b || fail "cannot read MemAvailable and /proc/slabinfo"
 	snapshot b
