@@ -42,11 +42,14 @@
 # the host; "python3 -c pass" took 20-63 s in the debug guest with three
 # guests on the 2 host cores, 10-18 s with the cache. DIR stays uncached.
 #
-# Watchdogs, both off unless set (seconds): XDPRX_VM_BOOT_TIMEOUT stops a
-# guest that has not started the command by then, and boots it again up to
+# Watchdogs, all off unless set (seconds): XDPRX_VM_BOOT_TIMEOUT stops a
+# guest that has not started the command by then, and XDPRX_VM_BOOT_SILENCE
+# one whose console printed nothing for that long before the command
+# started (the boot prints at every level until then; the longest pause
+# seen in a good boot was 10 s of guest time); either boots it again up to
 # XDPRX_VM_BOOT_RETRIES times (default 0), keeping each hung boot's console
-# as console.bootN.log; XDPRX_VM_TIMEOUT stops the guest that long after
-# this script started (all boots count), whatever it is doing. Either writes
+# as console.bootN.log. XDPRX_VM_TIMEOUT stops the guest that long after
+# this script started (all boots count), whatever it is doing. Each writes
 # the reason to DIR/watchdog.
 #
 # Exit status: the guest command's, or 1 for a splat, or 2 if the VM did not
@@ -132,6 +135,7 @@ bash \"\$XDPRX_TOP/scripts/guest/finish.sh\""
 # wild-memory-access (seen twice at 0.003-0.007 s under TCG). The kernel's
 # early boot is not what these tests test; 4-level paging avoids the window.
 boot_timeout=${XDPRX_VM_BOOT_TIMEOUT:-0}
+boot_silence=${XDPRX_VM_BOOT_SILENCE:-0}
 vm_timeout=${XDPRX_VM_TIMEOUT:-0}
 retries=${XDPRX_VM_BOOT_RETRIES:-0}
 boot=0
@@ -172,13 +176,23 @@ while :; do
 	pid=$(cat "$out/.vm-pid")
 	t0=$SECONDS
 	hung=
+	size=-1 quiet=$SECONDS
 	while kill -0 "$pid" 2>/dev/null; do
-		if [ "$boot_timeout" != 0 ] && [ ! -e "$out/.guest-started" ] &&
-			[ $((SECONDS - t0)) -ge "$boot_timeout" ]; then
-			echo "boot $boot: the command had not started after $boot_timeout s" >>"$out/watchdog"
-			hung=1
-			kill -TERM "$pid" 2>/dev/null
-			break
+		if [ ! -e "$out/.guest-started" ]; then
+			if [ "$boot_timeout" != 0 ] && [ $((SECONDS - t0)) -ge "$boot_timeout" ]; then
+				hung="the command had not started after $boot_timeout s"
+			fi
+			cur=$(stat -c %s "$out/console.log" 2>/dev/null || echo 0)
+			if [ "$cur" != "$size" ]; then
+				size=$cur quiet=$SECONDS
+			elif [ "$boot_silence" != 0 ] && [ $((SECONDS - quiet)) -ge "$boot_silence" ]; then
+				hung="the console printed nothing for $boot_silence s before the command"
+			fi
+			if [ -n "$hung" ]; then
+				echo "boot $boot: $hung" >>"$out/watchdog"
+				kill -TERM "$pid" 2>/dev/null
+				break
+			fi
 		fi
 		sleep 2
 	done
