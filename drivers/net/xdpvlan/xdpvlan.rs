@@ -36,16 +36,16 @@ use kernel::{
             NewLinkParams, RxMode,
         },
         notifier::{self, Event},
-        rcu::RcuArc,
+        rcu::{RcuArc, Retire},
         rtnl::Rtnl,
         rx_handler::{self, PassOn, Ran, RxContext, RxHandler, RxResult, XdpRx, XdpVerdict},
         skb::{SkBuff, ETH_HLEN},
         stats::PcpuCounters,
         xdp::{self, Action, Prog, ProgSlot, XmitFrames},
     },
-    new_mutex, pr_warn_once,
+    new_mutex, new_spinlock, pr_warn_once,
     prelude::*,
-    sync::{aref::ARef, rcu, Arc, Mutex, UniqueArc},
+    sync::{aref::ARef, rcu, Arc, Mutex, SpinLock, UniqueArc},
 };
 
 module! {
@@ -108,45 +108,164 @@ struct Upper {
     prog: ProgSlot,
     stats: PcpuCounters<NSTATS>,
     /// The device's unicast filter: addresses of devices stacked on it, whose frames it
-    /// receives first (updated in `ndo_set_rx_mode`, read by the lower's receive path).
-    filter: RcuArc<KVec<MacAddr>>,
+    /// receives first (updated in `ndo_set_rx_mode`; the lower's receive path finds them in
+    /// the port's table, which is built from the uppers' filters).
+    #[pin]
+    filter: SpinLock<KVec<MacAddr>>,
 }
 
-/// An upper device as the receive path finds it.
+/// A destination address as the receive path finds it: an upper device's own address, or an
+/// address in an upper device's unicast filter (a device stacked on the upper has it).
 struct Entry {
     addr: MacAddr,
+    own: bool,
     dev: ARef<Dev<XdpVlan>>,
 }
 
-/// The uppers of a lower device, as the receive path finds them.
-type Table = KVec<Entry>;
+/// The receive side's view of a lower device's uppers: every destination address they take,
+/// hashed by address, so that a frame costs one bucket whatever the number of uppers.
+///
+/// The entries of bucket `b` are `entries[start[b]..start[b + 1]]`, own addresses first. A table
+/// is never changed once published: writers build a new one ([`Port::update`]).
+struct Table {
+    bits: u32,
+    start: KVec<u32>,
+    entries: KVec<Entry>,
+}
+
+/// Fewest and most hash bits of a table: at least 16 buckets, at most 65536.
+const MIN_BITS: u32 = 4;
+const MAX_BITS: u32 = 16;
+
+impl Table {
+    /// An empty table with room for `n` entries.
+    fn with_capacity(n: usize, flags: kernel::alloc::Flags) -> Result<Self> {
+        Ok(Table {
+            bits: MIN_BITS,
+            start: KVec::new(),
+            entries: KVec::with_capacity(n, flags)?,
+        })
+    }
+
+    /// The hash bits of a table of `n` entries: twice as many buckets as entries.
+    fn bits_for(n: usize) -> u32 {
+        let n = n.max(1);
+        (usize::BITS - (n - 1).leading_zeros() + 1).clamp(MIN_BITS, MAX_BITS)
+    }
+
+    /// The bucket of `addr`: a multiplicative hash of all 48 bits.
+    fn bucket(bits: u32, addr: &MacAddr) -> usize {
+        let v = addr.iter().fold(0u64, |v, &b| (v << 8) | u64::from(b));
+        (v.wrapping_mul(0x61c8_8646_80b5_83eb) >> (64 - bits)) as usize
+    }
+
+    /// The entries whose address falls in the bucket of `addr`, own addresses first.
+    fn candidates(&self, addr: &MacAddr) -> &[Entry] {
+        let b = Self::bucket(self.bits, addr);
+        match (self.start.get(b), self.start.get(b + 1)) {
+            (Some(&s), Some(&e)) => self.entries.get(s as usize..e as usize).unwrap_or(&[]),
+            _ => &[],
+        }
+    }
+
+    /// Finds the upper that receives unicast frames for `dst`: the one with that address, or
+    /// else one with `dst` in its filter. The flag tells whether the frame is for the upper
+    /// itself.
+    fn lookup(&self, dst: &MacAddr) -> Option<(&Dev<XdpVlan>, bool)> {
+        self.candidates(dst)
+            .iter()
+            .find(|e| &e.addr == dst)
+            .map(|e| (&*e.dev, e.own))
+    }
+
+    /// The uppers, once each.
+    fn uppers(&self) -> impl Iterator<Item = &Dev<XdpVlan>> {
+        self.entries.iter().filter(|e| e.own).map(|e| &*e.dev)
+    }
+
+    /// Sorts the entries into their buckets (own addresses first) and indexes the buckets:
+    /// twice as many buckets as entries, so that a bucket rarely holds more than one.
+    ///
+    /// An in-place counting sort, O(entries + buckets), that allocates only if `start` has
+    /// no room for twice the buckets (core's slice sorts are not used: objtool does not know
+    /// their panics end a function).
+    fn index(&mut self, flags: Option<kernel::alloc::Flags>) -> Result {
+        let bits = Self::bits_for(self.entries.len());
+        let nb = 1usize << bits;
+        if self.start.capacity() < 2 * (nb + 1) {
+            // Only a reserve table (`flags` is `None`) must not allocate; it has the room.
+            let flags = flags.ok_or(ENOMEM)?;
+            self.start = KVec::with_capacity(2 * (nb + 1), flags)?;
+        }
+        self.bits = bits;
+        let n = self.entries.len();
+        // `start[..=nb]`: where each bucket begins; `start[nb + 1..]`: where its next entry
+        // goes while sorting. Entries are fewer than 2^32; the room was checked above.
+        self.start.clear();
+        for _ in 0..2 * (nb + 1) {
+            let _ = self.start.push_within_capacity(0);
+        }
+        let (begin, next) = self.start.split_at_mut(nb + 1);
+        for e in self.entries.iter() {
+            if let Some(c) = begin.get_mut(Self::bucket(bits, &e.addr) + 1) {
+                *c += 1;
+            }
+        }
+        for b in 1..=nb {
+            begin[b] += begin[b - 1];
+        }
+        next.copy_from_slice(begin);
+        for b in 0..nb {
+            while next[b] < begin[b + 1] {
+                let i = next[b] as usize;
+                let k = Self::bucket(bits, &self.entries[i].addr);
+                if k == b {
+                    next[b] += 1;
+                } else {
+                    // Entry `i` belongs to bucket `k`: every bucket before `b` is full, so
+                    // `k > b` and its next free slot is past `i`.
+                    self.entries.swap(i, next[k] as usize);
+                    next[k] += 1;
+                }
+            }
+            // Own addresses first in the bucket (buckets hold one or two entries).
+            let bucket = &mut self.entries[begin[b] as usize..begin[b + 1] as usize];
+            for j in 1..bucket.len() {
+                let mut m = j;
+                while m > 0 && bucket[m].own && !bucket[m - 1].own {
+                    bucket.swap(m, m - 1);
+                    m -= 1;
+                }
+            }
+        }
+        debug_assert_eq!(begin[nb] as usize, n);
+        self.start.truncate(nb + 1);
+        Ok(())
+    }
+}
+
+/// A change of the table.
+#[derive(Clone, Copy)]
+enum Change<'a> {
+    /// None of the uppers: a filter changed.
+    Filter,
+    /// An upper is added.
+    Add(&'a Dev<XdpVlan>),
+    /// An upper is removed.
+    Remove(&'a Device),
+    /// An upper's address changes.
+    Addr(&'a Device, &'a MacAddr),
+}
 
 /// The receive side of a lower device: its xdpvlan uppers, by address.
 struct Demux {
-    uppers: RcuArc<Table>,
+    table: RcuArc<Table>,
 }
 
-impl Demux {
-    /// Finds the upper that receives unicast frames for `dst`: the one with that address, or
-    /// else one with `dst` in its filter (a device stacked on it has the address). The flag
-    /// tells whether the frame is for the upper itself.
-    fn lookup<'a>(&'a self, dst: &MacAddr, g: &'a rcu::Guard) -> Option<(&'a Dev<XdpVlan>, bool)> {
-        let table = self.uppers.get(g)?;
-        if let Some(e) = table.iter().find(|e| &e.addr == dst) {
-            return Some((&e.dev, true));
-        }
-        table
-            .iter()
-            .find(|e| {
-                e.dev
-                    .data()
-                    .get_ref()
-                    .filter
-                    .get(g)
-                    .is_some_and(|f| f.contains(dst))
-            })
-            .map(|e| (&*e.dev, false))
-    }
+/// Memory to remove an upper with when allocating fails: teardown must not fail.
+struct Reserve {
+    table: UniqueArc<Table>,
+    retire: Retire<Table>,
 }
 
 /// A lower device with xdpvlan uppers: the rx handler registration, shared by the uppers.
@@ -160,9 +279,14 @@ struct Port {
     demux: Arc<Demux>,
     #[pin]
     reg: Mutex<Option<rx_handler::Registration<Demux>>>,
-    /// An empty table with room for all uppers but one (see [`Port::add`]).
+    /// Serialises the writers of the table, which are the uppers' configuration under RTNL and
+    /// their `ndo_set_rx_mode` (atomic context, no RTNL): the number of tables published,
+    /// which a writer checks before it publishes the table it built without the lock.
     #[pin]
-    spare: Mutex<Option<UniqueArc<Table>>>,
+    writer: SpinLock<u64>,
+    /// Memory for removing an upper without allocating (see [`Port::remove`]).
+    #[pin]
+    reserve: Mutex<Option<Reserve>>,
 }
 
 const EBUSY_MSG: &CStr =
@@ -183,7 +307,7 @@ impl Port {
         }
         let demux = Arc::new(
             Demux {
-                uppers: RcuArc::new(None),
+                table: RcuArc::new(None),
             },
             GFP_KERNEL,
         )?;
@@ -191,7 +315,8 @@ impl Port {
             pin_init!(Port {
                 demux,
                 reg <- new_mutex!(None),
-                spare <- new_mutex!(None),
+                writer <- new_spinlock!(0),
+                reserve <- new_mutex!(None),
             }),
             GFP_KERNEL,
         )
@@ -218,125 +343,247 @@ impl Port {
     /// Returns whether `addr` is the address of one of the port's uppers other than `except`.
     fn addr_busy(&self, addr: &MacAddr, except: Option<&Device>) -> bool {
         let g = rcu::read_lock();
-        self.demux.uppers.get(&g).is_some_and(|t| {
-            t.iter()
-                .any(|e| &e.addr == addr && !except.is_some_and(|x| x.is(&e.dev)))
+        self.demux.table.get(&g).is_some_and(|t| {
+            t.candidates(addr)
+                .iter()
+                .any(|e| e.own && &e.addr == addr && !except.is_some_and(|x| x.is(&e.dev)))
         })
     }
 
-    /// Publishes `new` as the uppers' table (an empty one as none) and keeps the old one's
-    /// memory as the spare, emptied, if nobody else holds it (after the grace period that
-    /// `replace` waits for, only an unlucky `get_arc` could).
-    fn publish(&self, new: Option<Arc<Table>>) {
-        let new = new.filter(|t| !t.is_empty());
-        if let Some(old) = self.demux.uppers.replace(new) {
-            if let Some(old) = Arc::into_unique_or_drop(old) {
-                let mut old = Pin::into_inner(old);
-                // Drops the old table's references to the uppers.
-                old.clear();
-                let mut spare = self.spare.lock();
-                if spare.as_ref().is_none_or(|s| s.capacity() < old.capacity()) {
-                    *spare = Some(old);
+    /// Fills `t` with the entries of `old` after `change`: every upper's address, then the
+    /// addresses of every upper's filter. With `flags`, grows `t` as needed; without, only
+    /// within its capacity, leaving out what does not fit (filter addresses: the uppers'
+    /// own come first); returns whether everything fit.
+    fn fill(
+        t: &mut Table,
+        old: Option<&Table>,
+        change: Change<'_>,
+        flags: Option<kernel::alloc::Flags>,
+    ) -> Result<bool> {
+        let push = |t: &mut Table, e: Entry| -> Result<bool> {
+            match flags {
+                Some(f) => t.entries.push(e, f).map(|()| true).map_err(Error::from),
+                None => Ok(t.entries.push_within_capacity(e).is_ok()),
+            }
+        };
+        let mut all = true;
+        let uppers = old.into_iter().flat_map(|o| o.uppers());
+        let added = match change {
+            Change::Add(d) => Some(d),
+            _ => None,
+        };
+        for d in Iterator::chain(uppers, added) {
+            let addr = match change {
+                Change::Remove(r) if r.is(d) => continue,
+                Change::Addr(c, a) if c.is(d) => *a,
+                _ => d.addr().unwrap_or([0; ETH_ALEN]),
+            };
+            all &= push(
+                t,
+                Entry {
+                    addr,
+                    own: true,
+                    dev: d.into(),
+                },
+            )?;
+        }
+        let n = t.entries.len();
+        for i in 0..n {
+            let Some(d) = t.entries.get(i).map(|e| e.dev.clone()) else {
+                break;
+            };
+            let filter = d.data().get_ref().filter.lock();
+            for a in filter.iter() {
+                all &= push(
+                    t,
+                    Entry {
+                        addr: *a,
+                        own: false,
+                        dev: d.clone(),
+                    },
+                )?;
+            }
+        }
+        Ok(all)
+    }
+
+    /// Publishes `new` as the table if no other writer published one since `seen`; else
+    /// gives it back.
+    fn publish(
+        &self,
+        seen: u64,
+        new: Option<Arc<Table>>,
+        retire: Retire<Table>,
+    ) -> core::result::Result<(), (Option<Arc<Table>>, Retire<Table>)> {
+        let mut n = self.writer.lock();
+        if *n != seen {
+            return Err((new, retire));
+        }
+        *n += 1;
+        self.demux.table.replace_with(new, retire);
+        Ok(())
+    }
+
+    /// Applies `change` to the table: builds a new one and publishes it, the old one released
+    /// after a grace period. Fails with `ENOMEM`, changing nothing. `flags`: `GFP_ATOMIC` in
+    /// atomic context.
+    fn update(&self, change: Change<'_>, flags: kernel::alloc::Flags) -> Result {
+        loop {
+            let seen = *self.writer.lock();
+            let old = self.demux.table.get_arc();
+            let n = old.as_ref().map_or(0, |o| o.entries.len()) + 1;
+            let mut t = Table::with_capacity(n, flags)?;
+            Self::fill(&mut t, old.as_deref(), change, Some(flags))?;
+            drop(old);
+            t.index(Some(flags))?;
+            let new = if t.entries.is_empty() {
+                None
+            } else {
+                Some(Arc::new(t, flags)?)
+            };
+            let retire = Retire::new(flags)?;
+            if self.publish(seen, new, retire).is_ok() {
+                return Ok(());
+            }
+            // Another writer published meanwhile: build again on its table.
+        }
+    }
+
+    /// Adds an upper to the table. Also makes sure that the reserve has room for all the
+    /// uppers, so that [`Port::remove`] can always remove one.
+    fn add(&self, d: &Dev<XdpVlan>) -> Result {
+        let n = {
+            let g = rcu::read_lock();
+            self.demux.table.get(&g).map_or(0, |t| t.uppers().count()) + 1
+        };
+        self.ensure_reserve(n)?;
+        self.update(Change::Add(d), GFP_KERNEL)
+    }
+
+    /// Makes sure that the reserve has room for `n` uppers.
+    fn ensure_reserve(&self, n: usize) -> Result {
+        let mut reserve = self.reserve.lock();
+        if reserve
+            .as_ref()
+            .is_none_or(|r| r.table.entries.capacity() < n)
+        {
+            let mut table = Table::with_capacity(n, GFP_KERNEL)?;
+            table.start = KVec::with_capacity((1 << Table::bits_for(n)) + 1, GFP_KERNEL)?;
+            *reserve = Some(Reserve {
+                table: UniqueArc::new(table, GFP_KERNEL)?,
+                retire: Retire::new(GFP_KERNEL)?,
+            });
+        }
+        Ok(())
+    }
+
+    /// Returns whether `d` is one of the uppers in the table.
+    fn has_upper(&self, d: &Device) -> bool {
+        let g = rcu::read_lock();
+        self.demux
+            .table
+            .get(&g)
+            .is_some_and(|t| t.uppers().any(|u| d.is(u)))
+    }
+
+    /// Removes an upper from the table, in its teardown. Cannot fail: if memory for the new
+    /// table cannot be allocated, it is built in the reserve, where the uppers' own addresses
+    /// always fit (the filters' addresses then wait for the next change of a filter).
+    fn remove(&self, d: &Device) {
+        while self.has_upper(d) {
+            if self.update(Change::Remove(d), GFP_KERNEL).is_ok() {
+                return;
+            }
+            let reserve = self.reserve.lock().take();
+            match reserve {
+                Some(r) => {
+                    if self.remove_in(d, r) {
+                        // Best effort: the next removal may need one too.
+                        let n = {
+                            let g = rcu::read_lock();
+                            self.demux.table.get(&g).map_or(0, |t| t.uppers().count())
+                        };
+                        let _ = self.ensure_reserve(n);
+                        return;
+                    }
+                }
+                None => {
+                    // Only a failed removal uses the reserve up; two in a row: wait for
+                    // memory rather than leave a reference to the device behind.
+                    pr_warn!("xdpvlan: out of memory removing an upper; retrying\n");
+                    kernel::time::delay::fsleep(kernel::time::Delta::from_millis(10));
                 }
             }
         }
     }
 
-    /// Returns a copy of the table with `add` added and `addr` as the address of `changed`,
-    /// in new memory. Fails with `ENOMEM`, changing nothing.
-    fn build(
-        &self,
-        add: Option<&Dev<XdpVlan>>,
-        changed: Option<(&Device, &MacAddr)>,
-    ) -> Result<Arc<Table>> {
-        // A reference of our own, dropped before the table is replaced (see `publish`).
-        let old = self.demux.uppers.get_arc();
-        let n = old.as_ref().map_or(0, |t| t.len()) + usize::from(add.is_some());
-        let mut t = KVec::with_capacity(n, GFP_KERNEL)?;
-        for e in old.iter().flat_map(|o| o.iter()) {
-            let addr = match changed {
-                Some((c, a)) if c.is(&e.dev) => *a,
-                _ => e.addr,
+    /// Removes `d` building the new table in the reserve `r`, without allocating. Returns
+    /// `false` if the reserve was used up before the table could be published.
+    fn remove_in(&self, d: &Device, r: Reserve) -> bool {
+        let Reserve {
+            mut table,
+            mut retire,
+        } = r;
+        loop {
+            table.entries.clear();
+            let seen = *self.writer.lock();
+            let old = self.demux.table.get_arc();
+            // Without flags nothing allocates, so nothing fails.
+            let all =
+                Self::fill(&mut table, old.as_deref(), Change::Remove(d), None).unwrap_or(false);
+            drop(old);
+            if !all {
+                pr_warn!("xdpvlan: out of memory removing an upper; unicast filters dropped\n");
+            }
+            if table.index(None).is_err() {
+                // Cannot happen (the reserve has the room); a lookup in a table without an
+                // index finds nothing, which is safe.
+                table.entries.clear();
+            }
+            let (new, keep) = if table.entries.is_empty() {
+                (None, Some(table))
+            } else {
+                (Some(Arc::from(table)), None)
             };
-            t.push(
-                Entry {
-                    addr,
-                    dev: e.dev.clone(),
-                },
-                GFP_KERNEL,
-            )?;
-        }
-        drop(old);
-        if let Some(d) = add {
-            t.push(
-                Entry {
-                    addr: d.addr().unwrap_or([0; ETH_ALEN]),
-                    dev: d.into(),
-                },
-                GFP_KERNEL,
-            )?;
-        }
-        Ok(Arc::new(t, GFP_KERNEL)?)
-    }
-
-    /// Adds an upper to the table. Also makes sure that there is a spare table with room for
-    /// all but one of the uppers, so that [`Port::remove`] needs no memory.
-    fn add(&self, d: &Dev<XdpVlan>) -> Result {
-        let new = self.build(Some(d), None)?;
-        let need = new.len() - 1;
-        {
-            let mut spare = self.spare.lock();
-            if spare.as_ref().is_none_or(|s| s.capacity() < need) {
-                *spare = Some(UniqueArc::new(
-                    KVec::with_capacity(need, GFP_KERNEL)?,
-                    GFP_KERNEL,
-                )?);
+            match self.publish(seen, new, retire) {
+                Ok(()) => return true,
+                Err((back, r)) => {
+                    retire = r;
+                    table = match keep {
+                        Some(t) => t,
+                        None => match back.and_then(Arc::into_unique_or_drop) {
+                            Some(t) => Pin::into_inner(t),
+                            None => return false,
+                        },
+                    };
+                }
             }
         }
-        self.publish(Some(new));
-        Ok(())
     }
 
-    /// Removes an upper from the table, in its teardown: without allocating (the spare table
-    /// has room), so that it cannot fail and leave a reference that unregistration would wait
-    /// for forever. Waits for one grace period.
-    fn remove(&self, d: &Device) {
-        // Taking a reference allocates nothing; it is dropped before the table is replaced.
-        let Some(old) = self.demux.uppers.get_arc() else {
-            return;
-        };
-        if !old.iter().any(|e| d.is(&e.dev)) {
-            return;
-        }
-        let spare = self.spare.lock().take();
-        let Some(mut t) = spare else {
-            // Only if recycling a table failed, which nothing but a racing `get_arc` causes.
-            drop(old);
-            pr_warn!("xdpvlan: no spare table; removing an upper empties its lower's table\n");
-            self.publish(None);
-            return;
-        };
-        for e in old.iter().filter(|e| !d.is(&e.dev)) {
-            // `add` made the spare big enough: this cannot fail.
-            let _ = t.push_within_capacity(Entry {
-                addr: e.addr,
-                dev: e.dev.clone(),
-            });
-        }
-        drop(old);
-        self.publish(Some(t.into()));
-    }
-
-    /// Empties the table, when the lower device goes away with all its uppers: one grace
-    /// period for all of them rather than one each.
+    /// Empties the table, when the lower device goes away with all its uppers: one new table
+    /// for all of them rather than one each.
     fn clear(&self) {
-        self.publish(None);
+        loop {
+            let retire = match Retire::new(GFP_KERNEL) {
+                Ok(r) => r,
+                Err(_) => match self.reserve.lock().take() {
+                    Some(r) => r.retire,
+                    // Each upper's `remove` does it then.
+                    None => return,
+                },
+            };
+            let seen = *self.writer.lock();
+            if self.publish(seen, None, retire).is_ok() {
+                return;
+            }
+        }
     }
 
     /// Unregisters the rx handlers if no upper is left. Called with RTNL held.
     fn release_if_unused(&self, rtnl: &Rtnl) {
         let g = rcu::read_lock();
-        let empty = self.demux.uppers.get(&g).is_none();
+        let empty = self.demux.table.get(&g).is_none();
         drop(g);
         if empty {
             if let Some(reg) = self.reg.lock().take() {
@@ -390,17 +637,16 @@ impl RxHandler for Demux {
         let Some(dst) = skb.eth_dest() else {
             return RxResult::Pass(skb);
         };
-        let g = ctx.rcu();
-        let Some(table) = self.uppers.get(g) else {
+        let Some(table) = self.table.get(ctx.rcu()) else {
             return RxResult::Pass(skb);
         };
         if is_multicast_ether_addr(&dst) {
-            for e in table.iter() {
-                Self::deliver_clone(&e.dev, &skb, ctx);
+            for up in table.uppers() {
+                Self::deliver_clone(up, &skb, ctx);
             }
             return RxResult::Pass(skb);
         }
-        let Some((up, own)) = self.lookup(&dst, g) else {
+        let Some((up, own)) = table.lookup(&dst) else {
             return RxResult::Pass(skb);
         };
         if !up.is_running() {
@@ -436,7 +682,7 @@ impl RxHandler for Demux {
             return xdp.fallback();
         }
         let g = rcu::read_lock();
-        let Some((up, _)) = self.lookup(&dst, &g) else {
+        let Some((up, _)) = self.table.get(&g).and_then(|t| t.lookup(&dst)) else {
             return xdp.fallback();
         };
         let data = up.data();
@@ -585,7 +831,7 @@ impl link::Driver for XdpVlan {
             flags,
             prog: ProgSlot::new(),
             stats,
-            filter: RcuArc::new(None),
+            filter <- new_spinlock!(KVec::new()),
         }))
     }
 
@@ -649,23 +895,29 @@ impl link::Driver for XdpVlan {
         let data = dev.data();
         // As every stacked device: addresses that do not fit the lower stay unsynced.
         let _ = mode.sync_to(&data.lower);
-        let build = || -> Result<Option<Arc<KVec<MacAddr>>>> {
-            let mut f = KVec::new();
-            for a in mode.uc_addrs() {
-                f.push(a, GFP_ATOMIC)?;
+        let mut f = KVec::new();
+        for a in mode.uc_addrs() {
+            if f.push(a, GFP_ATOMIC).is_err() {
+                // All or nothing: the previous filter stays.
+                pr_warn_once!(
+                    "xdpvlan: out of memory updating a unicast filter, kept the old one\n"
+                );
+                return;
             }
-            Ok(if f.is_empty() {
-                None
-            } else {
-                Some(Arc::new(f, GFP_ATOMIC)?)
-            })
-        };
-        // All or nothing: on failure the previous filter stays.
-        if build()
-            .and_then(|new| data.filter.replace_deferred(new))
-            .is_err()
+        }
         {
-            pr_warn_once!("xdpvlan: out of memory updating a unicast filter, kept the old one\n");
+            let mut cur = data.filter.lock();
+            if cur[..] == f[..] {
+                return;
+            }
+            *cur = f;
+        }
+        // The receive path sees the filter in the port's table, built again here even before
+        // the device is in it: a writer that read the old filter then builds again.
+        if data.port.update(Change::Filter, GFP_ATOMIC).is_err() {
+            pr_warn_once!(
+                "xdpvlan: out of memory updating a unicast filter; it takes effect with the next change\n"
+            );
         }
     }
 
@@ -674,17 +926,24 @@ impl link::Driver for XdpVlan {
         if data.lower.addr().as_ref() == Some(addr) || data.port.addr_busy(addr, Some(dev)) {
             return Err(EADDRINUSE);
         }
-        // Everything that can fail first: the new table, the lower's filter.
-        let table = data.port.build(None, Some((dev, addr)))?;
+        // Everything that can fail first: the lower's filter, the new table.
         let old = dev.addr();
-        if dev.is_running() {
+        let running = dev.is_running();
+        if running {
             data.lower.uc_add(addr, rtnl)?;
+        }
+        if let Err(e) = data.port.update(Change::Addr(dev, addr), GFP_KERNEL) {
+            if running {
+                let _ = data.lower.uc_del(addr, rtnl);
+            }
+            return Err(e);
+        }
+        if running {
             if let Some(o) = old {
                 let _ = data.lower.uc_del(&o, rtnl);
             }
         }
         dev.set_addr(addr, rtnl);
-        data.port.publish(Some(table));
         Ok(())
     }
 

@@ -8,7 +8,7 @@
 //!
 //! C header: [`include/linux/rcupdate.h`](srctree/include/linux/rcupdate.h)
 
-use crate::{bindings, prelude::*, sync::rcu, sync::Arc, types::Opaque};
+use crate::{alloc::Flags, bindings, prelude::*, sync::rcu, sync::Arc, types::Opaque};
 use core::{
     ptr,
     sync::atomic::{AtomicBool, AtomicPtr, Ordering},
@@ -25,7 +25,7 @@ use core::{
 /// # Examples
 ///
 /// ```
-/// use kernel::net::rcu::RcuArc;
+/// use kernel::net::rcu::{RcuArc, Retire};
 /// use kernel::sync::{rcu, Arc};
 ///
 /// let slot = RcuArc::new(Some(Arc::new(1u32, GFP_KERNEL)?));
@@ -39,6 +39,10 @@ use core::{
 /// // From atomic context: the old value is released by an RCU callback.
 /// slot.replace_deferred(Some(Arc::new(3, GFP_ATOMIC)?))?;
 /// assert_eq!(slot.get_arc().as_deref(), Some(&3));
+/// // The callback's memory allocated beforehand: publishing cannot fail.
+/// let retire = Retire::new(GFP_KERNEL)?;
+/// slot.replace_with(None, retire);
+/// assert!(slot.get_arc().is_none());
 /// # Ok::<(), Error>(())
 /// ```
 pub struct RcuArc<T: Send + Sync> {
@@ -53,12 +57,37 @@ struct Deferred<T: Send + Sync> {
     old: Option<Arc<T>>,
 }
 
-/// The RCU callback of [`RcuArc::replace_deferred`].
+/// The memory for one release of a replaced value by an RCU callback
+/// ([`RcuArc::replace_with`]), allocated in advance, so that a writer that must not fail (a
+/// teardown) or must not allocate (under a spinlock) can still publish without waiting.
+pub struct Retire<T: Send + Sync>(KBox<Deferred<T>>);
+
+// SAFETY: Until `RcuArc::replace_with` hands it to `call_rcu`, a `Retire` is memory that
+// nothing else points to, and the `Arc<T>` it then carries may be dropped on any thread, as
+// `T: Send + Sync`.
+unsafe impl<T: Send + Sync> Send for Retire<T> {}
+// SAFETY: A `Retire` has no method that takes `&self`.
+unsafe impl<T: Send + Sync> Sync for Retire<T> {}
+
+impl<T: Send + Sync> Retire<T> {
+    /// Allocates the memory for one release.
+    pub fn new(flags: Flags) -> Result<Self> {
+        Ok(Self(KBox::new(
+            Deferred {
+                head: Opaque::uninit(),
+                old: None,
+            },
+            flags,
+        )?))
+    }
+}
+
+/// The RCU callback of [`RcuArc::replace_with`].
 ///
 /// # Safety
 ///
 /// `head` is the `head` field of a `Deferred<T>` leaked from a `KBox` by
-/// `replace_deferred`, passed to `call_rcu` once.
+/// `replace_with`, passed to `call_rcu` once.
 unsafe extern "C" fn drop_deferred<T: Send + Sync>(head: *mut bindings::callback_head) {
     // SAFETY: Per the function's requirements, the container is a leaked `KBox<Deferred<T>>`;
     // the grace period has ended, so no reader uses `old` any more.
@@ -126,13 +155,15 @@ impl<T: Send + Sync> RcuArc<T> {
     /// after a grace period. Usable in atomic context; fails (changing nothing) only if the
     /// callback's memory cannot be allocated.
     pub fn replace_deferred(&self, new: Option<Arc<T>>) -> Result {
-        let mut node = KBox::new(
-            Deferred {
-                head: Opaque::uninit(),
-                old: None,
-            },
-            GFP_ATOMIC,
-        )?;
+        self.replace_with(new, Retire::new(GFP_ATOMIC)?);
+        Ok(())
+    }
+
+    /// Publishes `new` without sleeping or allocating: the previous value is released by an
+    /// RCU callback after a grace period, in the memory of `retire`. Usable in atomic context.
+    /// Writers must be serialised by the caller, as for [`RcuArc::replace`].
+    pub fn replace_with(&self, new: Option<Arc<T>>, retire: Retire<T>) {
+        let mut node = retire.0;
         self.deferred.store(true, Ordering::Relaxed);
         let new = new.map_or(ptr::null_mut(), |a| Arc::into_raw(a).cast_mut());
         // INVARIANT: As in `replace`; the old reference goes to the RCU callback.
@@ -144,7 +175,6 @@ impl<T: Send + Sync> RcuArc<T> {
             // SAFETY: `node` is leaked until `drop_deferred` runs after the grace period.
             unsafe { bindings::call_rcu((*node).head.get(), Some(drop_deferred::<T>)) };
         }
-        Ok(())
     }
 }
 
