@@ -16,6 +16,7 @@ matplotlib is there, DIR/bench.png.
 """
 
 import glob
+import itertools
 import json
 import os
 import statistics
@@ -37,7 +38,71 @@ RATIOS = [
     ('R6x', 'tcp_xv', 'tcp_mvx',
      'TCP bits/s: xdpvlan native / macvlan with an L0 program (both MTU-sized frames)', None),
 ]
-UNITS = {'udp': 'datagrams/s', 'tcp': 'bits/s'}
+# The scale rows, for the fewest (lo) and the most (hi) uppers of the run:
+# costs per frame (the rate at lo over the rate at hi) and times (macvlan's
+# rate over xdpvlan's), so lower is better and the goal is a bound above.
+SCALE_RATIOS = [
+    ('scale', 'sc_xv_last@{hi}', 'sc_xv_last@{lo}',
+     'xdpvlan: cost per frame for the last upper, {hi} uppers / {lo}', ('<=', 1.05)),
+    ('scale-n', 'sc_xv_none@{hi}', 'sc_xv_none@{lo}',
+     'xdpvlan: cost per frame for no upper, {hi} uppers / {lo}', ('<=', 1.05)),
+    ('scale-mv', 'sc_mv_last@{hi}', 'sc_mv_last@{lo}',
+     'macvlan (generic XDP): cost per frame for the last upper, {hi} uppers / {lo}', None),
+    ('scale-mvn', 'sc_mv_none@{hi}', 'sc_mv_none@{lo}',
+     'macvlan: cost per frame for no upper, {hi} uppers / {lo}', None),
+    ('mk', 'mk_xv@{hi}', 'mk_mv@{hi}', 'time to create {hi} uppers: xdpvlan / macvlan',
+     ('<=', 2.0)),
+    ('rm', 'rm_xv', 'rm_mv', 'time to delete {hi} uppers: xdpvlan / macvlan', ('<=', 2.0)),
+]
+
+
+def _ns(rate):
+    return 1e9 / rate
+
+
+# Rows derived from several modes: id, the modes, the value from one rate
+# per mode, what, goal. Under icount a nanosecond of the guest clock is a
+# guest instruction, so P and H are instructions per frame.
+DERIVED = [
+    ('P', ('l0_drop', 'l0_drop2'), lambda r: _ns(r['l0_drop2']) - _ns(r['l0_drop']),
+     'ns per frame of one more program run (l0_drop2 - l0_drop)', None),
+    ('H', ('l0_drop2', 'l1_drop'), lambda r: _ns(r['l1_drop']) - _ns(r['l0_drop2']),
+     "ns per frame of the hook's own work at L1: l1_drop - l0_drop - P", ('<=', 60)),
+    ('H2', ('l0_drop', 'l0_drop2', 'l1_drop', 'l2_drop'),
+     lambda r: _ns(r['l2_drop']) - _ns(r['l1_drop']) - (_ns(r['l0_drop2']) - _ns(r['l0_drop'])),
+     "ns per frame of the hook's own work at L2: l2_drop - l1_drop - P", ('<=', 60)),
+    ('R1/limit', ('l0_drop2', 'l1_drop'), lambda r: r['l1_drop'] / r['l0_drop2'],
+     'R1 / its limit A / (A + P): l1_drop / l0_drop2', 0.95),
+    ('R5/limit', ('l0_drop', 'l0_drop2', 'l1_drop', 'l2_drop'),
+     lambda r: (_ns(r['l1_drop']) + _ns(r['l0_drop2']) - _ns(r['l0_drop'])) / _ns(r['l2_drop']),
+     'R5 / its limit: (ns(l1_drop) + P) / ns(l2_drop)', 0.95),
+]
+UNITS = {'udp': 'datagrams/s', 'tcp': 'bits/s', 'mk': 'uppers/s', 'rm': 'uppers/s'}
+
+
+def goal_met(goal, v):
+    if isinstance(goal, tuple):
+        return v <= goal[1]
+    return v >= goal
+
+
+def goal_str(goal):
+    if goal is None:
+        return '      '
+    if isinstance(goal, tuple):
+        return f'{goal[0]}{goal[1]:.2f}'
+    return f'>={goal:.2f}'
+
+
+def scale_ratios(hdr):
+    """SCALE_RATIOS for the run's numbers of uppers, as rows of RATIOS whose
+    value is num/den of the costs (so: den's rate over num's)."""
+    sc = hdr.get('scale') or []
+    if len(sc) < 2:
+        return []
+    lo, hi = min(sc), max(sc)
+    return [(rid, num.format(lo=lo, hi=hi), den.format(lo=lo, hi=hi),
+             what.format(lo=lo, hi=hi), goal, 'cost') for rid, num, den, what, goal in SCALE_RATIOS]
 
 
 def load(path):
@@ -65,6 +130,13 @@ def ratio_of(rid, num, den, rates):
         return (b - c) / (a - c) if a != c else None
     if num in rates and den in rates and rates[den]:
         return rates[num] / rates[den]
+    return None
+
+
+def cost_of(num, den, rates):
+    """num's cost over den's: den's rate over num's."""
+    if num in rates and den in rates and rates[num]:
+        return rates[den] / rates[num]
     return None
 
 
@@ -98,7 +170,32 @@ def summarise(hdr, runs):
         res['modes'][m] = s
     med = {m: s['median'] for m, s in res['modes'].items()}
     vals = {m: [r['rate'] for r in rs] for m, rs in modes.items()}
-    for rid, num, den, what, goal in RATIOS:
+    for rid, need, f, what, goal in DERIVED:
+        if not all(m in vals and med.get(m) for m in need):
+            continue
+        per = [f(dict(zip(need, c))) for c in itertools.product(*(vals[m] for m in need))
+               if all(c)]
+        rep = [f(rates) for rates in byrep.values() if all(rates.get(m) for m in need)]
+        boots = [f({m: statistics.median(b[m]) for m in need}) if all(m in b for m in need)
+                 else None for _, b in sorted(byboot.items())]
+        res['ratios'][rid] = {'what': what, 'value': f(med), 'goal': goal,
+                              'min': min(per) if per else None, 'max': max(per) if per else None,
+                              'per_boot': boots, 'per_repetition': rep}
+    rows = [r + ('rate',) for r in RATIOS] + scale_ratios(hdr)
+    for rid, num, den, what, goal, kind in rows:
+        if kind == 'cost':
+            per = [d / n for n in vals.get(num, []) for d in vals.get(den, []) if n]
+            rep = [v for v in (cost_of(num, den, rates) for rates in byrep.values())
+                   if v is not None]
+            boots = [cost_of(num, den, {m: statistics.median(v) for m, v in b.items()})
+                     for _, b in sorted(byboot.items())]
+            value = cost_of(num, den, med)
+            if value is not None:
+                res['ratios'][rid] = {'what': what, 'value': value, 'goal': goal,
+                                      'min': min(per) if per else None,
+                                      'max': max(per) if per else None,
+                                      'per_boot': boots, 'per_repetition': rep}
+            continue
         # The spread: the ratio over every pairing of the modes'
         # repetitions, from every boot, so that it contains the ratio of
         # the medians (the ratios of repetitions run back to back did not
@@ -130,6 +227,8 @@ def fmt_rate(m, v):
     unit = UNITS.get(m.split('_')[0], 'frames/s')
     if unit == 'bits/s':
         return f'{v / 1e6:10.1f} Mbit/s'
+    if unit == 'uppers/s':
+        return f'{v:10.1f} uppers/s'
     return f'{v:10.0f} {"dgram/s" if unit == "datagrams/s" else "frames/s"}'
 
 
@@ -149,7 +248,9 @@ def report(res):
           f'{hdr["frames"]} frames per frame-mode run, UDP {hdr["udp_seconds"]} s, '
           f'TCP {hdr["tcp_seconds"]} s per socket-mode run; NAPI: {hdr.get("napi", "?")}')
     want = hdr['reps'] * hdr['boots']
-    short = {m: v['runs'] for m, v in res['modes'].items() if v['runs'] < want}
+    # Creating and deleting the uppers happens once per boot.
+    short = {m: v['runs'] for m, v in res['modes'].items()
+             if v['runs'] < (hdr['boots'] if m.startswith(('mk_', 'rm_')) else want)}
     if short:
         # A boot that ended early (scripts/bench.sh keeps its runs).
         print(f'   INCOMPLETE: fewer than {want} repetitions of ' +
@@ -176,17 +277,17 @@ def report(res):
                 extra.append(f'u1 rx_native {s["u1_rx_native"]} rx_skb {s["u1_rx_skb"]}')
             line += '  ' + ', '.join(extra)
         print(line)
-    print(f'   {"ratio":5} {"value":>7} {"min":>7} {"max":>7} {"goal":>6}'
+    print(f'   {"ratio":9} {"value":>7} {"min":>7} {"max":>7} {"goal":>6}'
           f'{"":13}  each boot alone')
     for rid, r in res['ratios'].items():
         v = f'{r["value"]:7.3f}' if r['value'] is not None else '    n/a'
         lo = f'{r["min"]:7.3f}' if r['min'] is not None else '    n/a'
         hi = f'{r["max"]:7.3f}' if r['max'] is not None else '    n/a'
-        goal = f'>={r["goal"]:.2f}' if r['goal'] is not None else '      '
+        goal = goal_str(r['goal'])
         met = '' if r['goal'] is None or r['value'] is None else (
-            '  met' if r['value'] >= r['goal'] else '  below goal')
+            '  met' if goal_met(r['goal'], r['value']) else '  goal missed')
         boots = ' '.join(f'{b:.4f}' if b is not None else 'n/a' for b in r['per_boot'])
-        print(f'   {rid:5} {v} {lo} {hi} {goal}{met:13}  {boots:16} {r["what"]}')
+        print(f'   {rid:9} {v} {lo} {hi} {goal}{met:13}  {boots:16} {r["what"]}')
     print()
 
 

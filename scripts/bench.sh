@@ -18,9 +18,17 @@
 #   R5  XDP_DROP at L2 / XDP_DROP at L1
 #   R6  TCP throughput into a socket on xdpvlan (native) / on macvlan
 #
+# and the scale rows (BENCH_SCALE uppers on one lower, xdpvlan and macvlan):
+#
+#   scale, scale-n   cost per frame at the most uppers / at the fewest, for
+#                    the last upper and for no upper (scale-mv, scale-mvn:
+#                    macvlan's)
+#   mk, rm           time to create / delete the uppers, xdpvlan / macvlan
+#
 # Usage: scripts/bench.sh          (environment: BENCH_REPS=5, BENCH_BOOTS=2,
 #        BENCH_FRAMES=200000, BENCH_UDP_SECS=2, BENCH_TCP_SECS=4,
-#        BENCH_CLOCKS="icount tcg")
+#        BENCH_CLOCKS="icount tcg", BENCH_SETS="main scale",
+#        BENCH_SCALE="1 16 256 1024")
 #        scripts/bench-compare.py DIR DIR...  (do runs reproduce: is every
 #        ratio of each run within every other run's spread)
 #
@@ -72,7 +80,8 @@ bench_boot() {
 	mkdir -p "$out/$name"
 	if ! "$XDPRX_TOP/scripts/vm-run.sh" "${opt[@]}" --out "$out/$name" -- \
 		env BENCH_MODULE="$work/drivers/net/xdpvlan/xdpvlan.ko" BENCH_OBJ="$work/bench.bpf.o" \
-		BENCH_PUMP="$work/udp-pump" \
+		BENCH_PUMP="$work/udp-pump" BENCH_SETS="${BENCH_SETS:-main scale}" \
+		BENCH_SCALE="${BENCH_SCALE:-1 16 256 1024}" \
 		python3 scripts/guest/bench.py "${BENCH_REPS:-5}" "${BENCH_FRAMES:-200000}" \
 		"${BENCH_UDP_SECS:-2}" "${BENCH_TCP_SECS:-4}" "$clock" >"$out/$name/console.txt"; then
 		# The other boots still run, and the report shows what this one

@@ -28,8 +28,8 @@ struct bn_stat {
 	__u64 last_ns;
 };
 
-/* bench.py checks that every counted device's ifindex is below this. */
-#define BN_SLOTS 1024
+/* bench.py checks that every counted device's ifindex is below half of this. */
+#define BN_SLOTS 8192
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -38,9 +38,8 @@ struct {
 	__type(value, struct bn_stat);
 } bn_stats SEC(".maps");
 
-static __always_inline void count(struct xdp_md *ctx)
+static __always_inline void count_at(struct xdp_md *ctx, __u32 key)
 {
-	__u32 key = ctx->ingress_ifindex;
 	__u64 now = bpf_ktime_get_ns();
 	struct bn_stat *s;
 
@@ -55,10 +54,28 @@ static __always_inline void count(struct xdp_md *ctx)
 	s->last_ns = now;
 }
 
+static __always_inline void count(struct xdp_md *ctx)
+{
+	count_at(ctx, ctx->ingress_ifindex);
+}
+
 SEC("xdp.frags")
 int bn_drop(struct xdp_md *ctx)
 {
 	count(ctx);
+	return XDP_DROP;
+}
+
+/*
+ * P, the cost of one more program run: the counting work of bn_drop twice,
+ * the second time in a slot of the upper half of the array, which nothing
+ * reads (bench.py keeps counted devices below BN_SLOTS / 2).
+ */
+SEC("xdp.frags")
+int bn_drop2(struct xdp_md *ctx)
+{
+	count(ctx);
+	count_at(ctx, ctx->ingress_ifindex + BN_SLOTS / 2);
 	return XDP_DROP;
 }
 

@@ -5,6 +5,10 @@ runs this). Measures, interleaved, REPS repetitions of every mode and writes
 one JSON line per run to $XDPRX_OUT/bench-runs.jsonl:
 
   l0_drop     A: XDP_DROP at L0: v0 (veth, driver mode) drops
+  l0_drop2    v0 drops, its program counting twice (bench.bpf.c's bn_drop2):
+              P = ns(l0_drop2) - ns(l0_drop), the cost of one more program
+              run, so that the hook's own cost per level is
+              H = ns(l1_drop) - ns(l0_drop) - P
   l1_drop     B: v0 passes (driver mode), the XDP rx handler hands the
               xdp_buff to u1 (xdpvlan), whose program drops it
   l2_drop     v0 and u1 pass, u2 (xdpvlan on u1) drops: two handler levels
@@ -25,6 +29,25 @@ one JSON line per run to $XDPRX_OUT/bench-runs.jsonl:
   tcp_mvx     the same with an XDP_PASS program on m0 (driver mode): veth
               then turns its peer's GSO off, as it does for v0 in tcp_xv,
               so both send MTU-sized frames
+
+Scale modes (BENCH_SCALE, default "1 16 256 1024": the numbers of uppers),
+on veth pairs of their own, s0 (xdpvlan uppers xs0..) and t0 (macvlan
+uppers, bridge mode, ms0..), every upper up, with N uppers on each lower:
+
+  sc_xv_last@N  s0 passes (driver mode), the last created xdpvlan upper
+                drops (its program, native path): a frame for one upper
+                of N
+  sc_xv_none@N  s0 passes frames for no upper (handler registered, N
+                uppers): the demux's miss
+  sc_mv_last@N  the last created macvlan upper drops in generic mode, no
+                program on t0 (the C numbers of R2)
+  sc_mv_none@N  t0 passes frames for no upper (macvlan's skb rx handler
+                runs after the skb is built)
+  mk_xv@N, mk_mv@N  creating the uppers up to N (one `ip -batch`: add and
+                set up), its rate in uppers per second; rm_xv, rm_mv
+                deleting all of them (`ip -batch` of `link del`), at the end
+
+BENCH_SETS (default "main scale") chooses the sets of modes that run.
 
 Frame modes: 60-byte UDP/IPv4 frames are sent from the veth peer (netns
 "bp") by BPF_PROG_RUN in live-frames mode (xdp-gen.py, the method of
@@ -92,13 +115,14 @@ MAC = {'u1': '02:00:00:00:01:01', 'u2': '02:00:00:00:02:02',
 IP = {'u1': '10.1.0.1', 'v1': '10.1.0.2', 'mv1': '10.2.0.1', 'm1': '10.2.0.2'}
 # Uppers first: a lower's program cannot change while an upper has one
 # (macvlan).
-XDP_DEVS = ['u2', 'u1', 'mv1', 'v0', 'm0', 'n0']
+XDP_DEVS = ['u2', 'u1', 'mv1', 'v0', 'm0', 'n0', 's0', 't0']
 SPLIT = False
 
 # mode: programs to attach (dev, mode, prog), sender (peer dev, MAC), the
 # devices whose counters are read (the last one is the level under test).
 FRAME_MODES = {
     'l0_drop': ([('v0', 'xdpdrv', 'bn_drop')], ('v1', 'u1'), ['v0']),
+    'l0_drop2': ([('v0', 'xdpdrv', 'bn_drop2')], ('v1', 'u1'), ['v0']),
     'l1_drop': ([('v0', 'xdpdrv', 'bn_pass'), ('u1', 'xdpdrv', 'bn_drop')],
                 ('v1', 'u1'), ['v0', 'u1']),
     'l2_drop': ([('v0', 'xdpdrv', 'bn_pass'), ('u1', 'xdpdrv', 'bn_pass'),
@@ -119,7 +143,7 @@ SOCK_MODES = {
     'tcp_mv': ('tcp', [], 'mv1', None),
     'tcp_mvx': ('tcp', [('m0', 'xdpdrv', 'bn_pass')], 'mv1', None),
 }
-ORDER = ['l0_drop', 'l1_drop', 'mv_drop', 'l2_drop', 'l0_pass_h', 'l0_pass', 'l0_pass_mv',
+ORDER = ['l0_drop', 'l0_drop2', 'l1_drop', 'mv_drop', 'l2_drop', 'l0_pass_h', 'l0_pass', 'l0_pass_mv',
          'udp_xv', 'udp_xs', 'udp_mv', 'tcp_xv', 'tcp_xs', 'tcp_mv', 'tcp_mvx']
 
 libc = ctypes.CDLL(None, use_errno=True)
@@ -148,10 +172,10 @@ def bpf(cmd, attr):
 
 
 class Stats:
-    """bench.bpf.c's bn_stats: an array indexed by ifindex (below SLOTS) of
+    """bench.bpf.c's bn_stats: an array indexed by ifindex (below SLOTS / 2) of
     count, bytes, first_ns, last_ns."""
 
-    SLOTS = 1024
+    SLOTS = 8192
 
     def __init__(self):
         path = ctypes.create_string_buffer(f'{MAPS}/bn_stats'.encode())
@@ -271,7 +295,7 @@ def setup():
     # lower (v0, m0) answers for its upper's address with its own MAC and
     # the peer's traffic never reaches the upper's path.
     sh('sysctl', '-qw', 'net.ipv4.conf.all.arp_ignore=1')
-    for a, b in (('v0', 'v1'), ('m0', 'm1'), ('n0', 'n1')):
+    for a, b in (('v0', 'v1'), ('m0', 'm1'), ('n0', 'n1'), ('s0', 's1'), ('t0', 't1')):
         sh('ip', 'link', 'add', a, 'type', 'veth', 'peer', 'name', b, 'netns', NS)
     sh('ip', 'link', 'add', 'link', 'v0', 'name', 'u1', 'address', MAC['u1'], 'type', 'xdpvlan')
     sh('ip', 'link', 'add', 'link', 'u1', 'name', 'u2', 'address', MAC['u2'], 'type', 'xdpvlan')
@@ -281,13 +305,13 @@ def setup():
     sh('ip', 'addr', 'add', IP['mv1'] + '/24', 'dev', 'mv1')
     sh('ip', 'addr', 'add', IP['v1'] + '/24', 'dev', 'v1', ns=NS)
     sh('ip', 'addr', 'add', IP['m1'] + '/24', 'dev', 'm1', ns=NS)
-    for d in ('v0', 'm0', 'n0'):
+    for d in ('v0', 'm0', 'n0', 's0', 't0'):
         # GRO keeps veth's NAPI (and so the peer's ndo_xdp_xmit) on when the
         # device runs no program in driver mode.
         sh('ethtool', '-K', d, 'gro', 'on')
-    for d in ('v0', 'u1', 'u2', 'm0', 'mv1', 'n0'):
+    for d in ('v0', 'u1', 'u2', 'm0', 'mv1', 'n0', 's0', 't0'):
         sh('ip', 'link', 'set', d, 'up')
-    for d in ('v1', 'm1', 'n1', 'lo'):
+    for d in ('v1', 'm1', 'n1', 's1', 't1', 'lo'):
         sh('ip', 'link', 'set', d, 'up', ns=NS)
     for d in ('v0', 'm0', 'n0') if SPLIT else ():
         # Threaded NAPI (the device needs its NAPI, so it must be up), so
@@ -331,14 +355,24 @@ def settle(stats, idx):
 
 def run_frames(mode, rep, frames, stats, sender):
     progs, (peer, dst), devs = FRAME_MODES[mode]
+    return run_frame_spec(mode, rep, frames, stats, sender, progs, peer, MAC[dst], devs, 'u1')
+
+
+def run_frame_spec(mode, rep, frames, stats, sender, progs, peer, mac, devs, upper):
+    """Sends frames to mac from peer with progs attached; devs: the devices
+    whose counters are read, the last one the level under test; upper: the
+    xdpvlan device whose frames must all take the native path, if counted."""
     attach(progs)
     idx = [ifindex(d) for d in devs]
     for i in idx:
         stats.clear(i)
-    up = ethtool_stats('u1') if 'u1' in devs else {}
-    sender.send(peer, MAC[dst], frames)
+    for i, d in zip(idx, devs):
+        if i >= Stats.SLOTS // 2:
+            die(f'{d}: ifindex {i} is beyond bench.bpf.c\'s {Stats.SLOTS // 2} counters')
+    up = ethtool_stats(upper) if upper in devs else {}
+    sender.send(peer, mac, frames)
     settle(stats, idx)
-    up2 = ethtool_stats('u1') if 'u1' in devs else {}
+    up2 = ethtool_stats(upper) if upper in devs else {}
     seen = {d: stats.get(i) for d, i in zip(devs, idx)}
     cnt, _, first, last = seen[devs[-1]]
     # The sender does not wait: what veth's ring had no room for is lost
@@ -353,9 +387,76 @@ def run_frames(mode, rep, frames, stats, sender):
            'u1_rx_native': up2.get('rx_native', 0) - up.get('rx_native', 0),
            'u1_rx_skb': up2.get('rx_skb', 0) - up.get('rx_skb', 0)}
     rec['ns_per_frame'] = 1e9 / rec['rate'] if rec['rate'] else None
-    if 'u1' in devs and rec['u1_rx_native'] < cnt:
-        die(f'{mode}: u1 took {rec["u1_rx_native"]} of {cnt} frames natively')
+    if upper in devs and rec['u1_rx_native'] < cnt:
+        die(f'{mode}: {upper} took {rec["u1_rx_native"]} of {cnt} frames natively')
     return rec
+
+
+def scale_mac(kind, i):
+    return f'02:{kind:02x}:00:00:{i >> 8:02x}:{i & 0xff:02x}'
+
+
+def ip_batch(lines):
+    """Runs `ip -batch -`; returns its time (guest clock, seconds)."""
+    t0 = time.monotonic()
+    r = subprocess.run(['ip', '-batch', '-'], input=''.join(ln + '\n' for ln in lines),
+                       capture_output=True, text=True)
+    t = time.monotonic() - t0
+    if r.returncode:
+        die(f'ip -batch: exit {r.returncode}: {r.stderr.strip()[-500:]}')
+    return t
+
+
+class Scale:
+    """N uppers on s0 (xdpvlan) and t0 (macvlan): the modes sc_*@N, mk_*@N."""
+
+    KINDS = (('xv', 's0', 'xs', 1, 'xdpvlan'), ('mv', 't0', 'ms', 2, 'macvlan mode bridge'))
+
+    def __init__(self):
+        self.n = 0
+        self.made = {k[0]: 0.0 for k in self.KINDS}
+
+    def grow(self, n, rep, out):
+        """Adds uppers up to n on both lowers; writes the mk_*@n records."""
+        for k, lower, pfx, kind, typ in self.KINDS:
+            lines = [f'link add link {lower} name {pfx}{i} address {scale_mac(kind, i)} type {typ}'
+                     for i in range(self.n, n)]
+            lines += [f'link set {pfx}{i} up' for i in range(self.n, n)]
+            t = ip_batch(lines)
+            added = n - self.n
+            got = sum(1 for d in os.listdir('/sys/class/net') if d.startswith(pfx))
+            if got != n:
+                die(f'{k}: {got} uppers on {lower}, expected {n}')
+            # The rate from none to n uppers: the time of every batch so far.
+            self.made[k] += t
+            rec = {'mode': f'mk_{k}@{n}', 'rep': rep, 'uppers': n, 'added': added,
+                   'seconds': self.made[k], 'batch_seconds': t,
+                   'rate': n / self.made[k] if self.made[k] > 0 else 0.0, 'csum_errors': {}}
+            out(rec)
+        for i in range(self.n, n):
+            XDP_DEVS.insert(0, f'xs{i}')
+            XDP_DEVS.insert(0, f'ms{i}')
+        self.n = n
+
+    def modes(self):
+        n, last = self.n, self.n - 1
+        xl, ml = f'xs{last}', f'ms{last}'
+        return {
+            f'sc_xv_last@{n}': ([('s0', 'xdpdrv', 'bn_pass'), (xl, 'xdpdrv', 'bn_drop')],
+                                's1', scale_mac(1, last), ['s0', xl], xl),
+            f'sc_xv_none@{n}': ([('s0', 'xdpdrv', 'bn_pass')], 's1', MAC['none'], ['s0'], None),
+            f'sc_mv_last@{n}': ([(ml, 'xdpgeneric', 'bn_drop')], 't1', scale_mac(2, last),
+                                [ml], None),
+            f'sc_mv_none@{n}': ([('t0', 'xdpdrv', 'bn_pass')], 't1', MAC['none'], ['t0'], None),
+        }
+
+    def shrink(self, out):
+        """Deletes every upper; writes the rm_* records."""
+        attach([])
+        for k, lower, pfx, kind, typ in self.KINDS:
+            t = ip_batch([f'link del {pfx}{i}' for i in range(self.n)])
+            out({'mode': f'rm_{k}', 'rep': 0, 'uppers': self.n, 'seconds': t,
+                 'rate': self.n / t if t > 0 else 0.0, 'csum_errors': {}})
 
 
 def listening(port):
@@ -447,16 +548,30 @@ def main():
     setup()
     stats = Stats()
     for d in XDP_DEVS:
-        if ifindex(d) >= Stats.SLOTS:
-            die(f'{d}: ifindex {ifindex(d)} is beyond bench.bpf.c\'s {Stats.SLOTS} counters')
+        if ifindex(d) >= Stats.SLOTS // 2:
+            die(f'{d}: ifindex {ifindex(d)} is beyond bench.bpf.c\'s {Stats.SLOTS // 2} counters')
     sender = Sender()
+    sets = os.environ.get('BENCH_SETS', 'main scale').split()
+    scale = [int(n) for n in os.environ.get('BENCH_SCALE', '1 16 256 1024').split()]
+    if 'scale' not in sets:
+        scale = []
+    if scale != sorted(set(scale)) or (scale and scale[0] < 1):
+        die(f'BENCH_SCALE={scale}: use increasing numbers of uppers, from 1')
     path = os.path.join(OUT, 'bench-runs.jsonl')
     with open(path, 'w') as out:
         hdr = {'kernel': os.uname().release, 'cpus': os.cpu_count(), 'clock': clock,
                'napi': 'threaded, CPU 0; sender CPU 1' if SPLIT else 'softirq on the sender\'s CPU 1',
-               'reps': reps, 'frames': frames, 'udp_seconds': usecs, 'tcp_seconds': tsecs}
+               'reps': reps, 'frames': frames, 'udp_seconds': usecs, 'tcp_seconds': tsecs,
+               'sets': sets, 'scale': scale}
         out.write(json.dumps({'header': hdr}) + '\n')
-        for rep in range(reps):
+
+        def emit(rec):
+            out.write(json.dumps(rec) + '\n')
+            out.flush()
+            print(f'rep {rec["rep"]} {rec["mode"]:10} rate {rec["rate"]:14.1f} '
+                  f'({rec.get("wall", rec.get("seconds", 0)):.1f} s guest time)', flush=True)
+
+        for rep in range(reps if 'main' in sets else 0):
             for mode in ORDER:
                 t0 = time.monotonic()
                 if mode in FRAME_MODES:
@@ -465,10 +580,23 @@ def main():
                     secs = usecs if mode.startswith('udp') else tsecs
                     rec = run_sock(mode, rep, secs, stats)
                 rec['wall'] = time.monotonic() - t0
-                out.write(json.dumps(rec) + '\n')
-                out.flush()
-                print(f'rep {rep} {mode:10} rate {rec["rate"]:14.1f} '
-                      f'({rec["wall"]:.1f} s guest time)', flush=True)
+                emit(rec)
+        # The scale modes, interleaved per number of uppers (growing the
+        # uppers is one-way: each N's repetitions run before the next N).
+        sc = Scale()
+        for n in scale:
+            sc.grow(n, 0, emit)
+            modes = sc.modes()
+            for rep in range(reps):
+                for mode, (progs, peer, mac, devs, upper) in modes.items():
+                    t0 = time.monotonic()
+                    rec = run_frame_spec(mode, rep, frames, stats, sender, progs, peer, mac,
+                                         devs, upper)
+                    rec['uppers'] = n
+                    rec['wall'] = time.monotonic() - t0
+                    emit(rec)
+        if scale:
+            sc.shrink(emit)
     print('bench: done', flush=True)
 
 
