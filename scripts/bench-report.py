@@ -330,6 +330,52 @@ def chart(results, path):
     return True
 
 
+# Pairs of profiled modes whose difference the profile section shows: what
+# the second costs that the first does not.
+PROFILE_PAIRS = [
+    ('l1_drop', 'l0_drop2', 'the hook and a level, less one more program run (H)'),
+    ('l2_drop', 'l1_drop', 'a second level'),
+    ('l0_pass_h', 'l0_pass', 'a frame for no upper: the registered handler'),
+    ('l1_drop', 'l0_drop', 'a level, its program included'),
+]
+
+
+def profile(d):
+    """The icount boots' profiles (BENCH_PROFILE): instructions per frame per
+    symbol, averaged over the boots, and the differences of PROFILE_PAIRS.
+    Returns {mode: {symbol: instructions per frame}}."""
+    per = {}
+    for path in sorted(glob.glob(os.path.join(d, 'icount*', 'profile-*.json'))):
+        with open(path) as f:
+            p = json.load(f)
+        per.setdefault(p['mode'], []).append(
+            {k: v / p['frames'] for k, v in p['symbols'].items()})
+    if not per:
+        return {}
+    prof = {}
+    for mode, boots in per.items():
+        syms = set().union(*boots)
+        prof[mode] = {k: sum(b.get(k, 0) for b in boots) / len(boots) for k in syms}
+    print('\n== profile (icount: perf cpu-clock on the receiving CPU, a sample per '
+          '9973 guest instructions; instructions per frame, sender included)')
+    for mode, syms in sorted(prof.items()):
+        top = sorted(syms.items(), key=lambda kv: -kv[1])[:8]
+        print(f'   {mode:10} {sum(syms.values()):7.0f}  ' +
+              ', '.join(f'{k} {v:.0f}' for k, v in top))
+    for a, b, what in PROFILE_PAIRS:
+        if a not in prof or b not in prof:
+            continue
+        syms = set(prof[a]) | set(prof[b])
+        diff = {k: prof[a].get(k, 0) - prof[b].get(k, 0) for k in syms}
+        total = sum(diff.values())
+        print(f'\n   {a} - {b}: {total:+.0f} instructions per frame ({what})')
+        shown = sorted((kv for kv in diff.items() if abs(kv[1]) >= 2),
+                       key=lambda kv: -abs(kv[1]))[:30]
+        for k, v in shown:
+            print(f'      {v:+7.0f}  {k}')
+    return prof
+
+
 def main():
     d = sys.argv[1]
     # bench-runs-<clock>.jsonl or bench-runs-<clock>-<boot>.jsonl: the boots
@@ -359,6 +405,10 @@ def main():
         sys.exit(f'{d}: no bench-runs-*.jsonl')
     with open(os.path.join(d, 'bench.json'), 'w') as f:
         json.dump(results, f, indent=1)
+    prof = profile(d)
+    if prof:
+        with open(os.path.join(d, 'profile.json'), 'w') as f:
+            json.dump(prof, f, indent=1)
     if chart(results, os.path.join(d, 'bench.png')):
         print(f'chart: {os.path.join(d, "bench.png")}')
 

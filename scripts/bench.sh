@@ -28,7 +28,12 @@
 # Usage: scripts/bench.sh          (environment: BENCH_REPS=5, BENCH_BOOTS=2,
 #        BENCH_FRAMES=200000, BENCH_UDP_SECS=2, BENCH_TCP_SECS=4,
 #        BENCH_CLOCKS="icount tcg", BENCH_SETS="main scale",
-#        BENCH_SCALE="1 16 256 1024")
+#        BENCH_SCALE="1 16 256 1024", BENCH_PROFILE="", BENCH_PROFILE_FRAMES=1000000)
+#        BENCH_PROFILE="l0_drop2 l1_drop ...": after the sets, each of these
+#        frame modes once more under perf record (cpu-clock on the receiving
+#        CPU; under icount a sample every 9973 guest instructions), and the
+#        report's profile section: instructions per frame per function, and
+#        where two modes differ (l1_drop - l0_drop2: the hook's own cost).
 #        scripts/bench-compare.py DIR DIR...  (do runs reproduce: is every
 #        ratio of each run within every other run's spread)
 #
@@ -81,7 +86,8 @@ bench_boot() {
 	if ! "$XDPRX_TOP/scripts/vm-run.sh" "${opt[@]}" --out "$out/$name" -- \
 		env BENCH_MODULE="$work/drivers/net/xdpvlan/xdpvlan.ko" BENCH_OBJ="$work/bench.bpf.o" \
 		BENCH_PUMP="$work/udp-pump" BENCH_SETS="${BENCH_SETS:-main scale}" \
-		BENCH_SCALE="${BENCH_SCALE:-1 16 256 1024}" \
+		BENCH_SCALE="${BENCH_SCALE:-1 16 256 1024}" BENCH_PROFILE="${BENCH_PROFILE:-}" \
+		BENCH_PROFILE_FRAMES="${BENCH_PROFILE_FRAMES:-1000000}" \
 		python3 scripts/guest/bench.py "${BENCH_REPS:-5}" "${BENCH_FRAMES:-200000}" \
 		"${BENCH_UDP_SECS:-2}" "${BENCH_TCP_SECS:-4}" "$clock" >"$out/$name/console.txt"; then
 		# The other boots still run, and the report shows what this one

@@ -7,7 +7,7 @@
 APT_PKGS=(clang-19 lld-19 llvm-19 libclang-19-dev flex bison bc libelf-dev
 	libssl-dev cpio kmod rsync qemu-system-x86 udev pahole libbpf-dev
 	bpftool iproute2 zstd git make python3-pip ethtool iputils-ping
-	iperf3 python3-matplotlib)
+	iperf3 python3-matplotlib linux-perf)
 
 missing=()
 for p in "${APT_PKGS[@]}"; do

@@ -96,6 +96,8 @@ import ctypes
 import importlib.util
 import json
 import os
+import shutil
+import signal
 import struct
 import subprocess
 import sys
@@ -392,6 +394,61 @@ def run_frame_spec(mode, rep, frames, stats, sender, progs, peer, mac, devs, upp
     return rec
 
 
+# The profile's sampling period, in ns of guest time: under icount, guest
+# instructions (a prime, so that it does not beat with a per-frame loop).
+PROFILE_PERIOD = 9973
+
+
+def profile(modes, frames, stats, sender):
+    """Runs each frame mode of modes once under perf record on CPU 1 (the
+    sender's, where veth's NAPI runs: sender and receiver) and writes
+    profile-<mode>.json: samples' periods summed per symbol, and the frames
+    L0 handled, so that a symbol's instructions per frame are its period /
+    frames (icount). The sender's share is the same in every mode."""
+    perf = shutil.which('perf')
+    if not perf:
+        die('BENCH_PROFILE needs perf (Debian: linux-perf)')
+    for knob, v in (('kptr_restrict', '0'), ('perf_event_paranoid', '-1')):
+        with open(f'/proc/sys/kernel/{knob}', 'w') as f:
+            f.write(v)
+    for mode in modes:
+        if mode not in FRAME_MODES:
+            die(f'BENCH_PROFILE: {mode} is not a frame mode ({", ".join(FRAME_MODES)})')
+        data = os.path.join(OUT, f'perf-{mode}.data')
+        # perf itself runs on CPU 0, so that only its sampling touches CPU 1.
+        rec = subprocess.Popen(['taskset', '-c', '0', perf, 'record', '-q', '-C', '1',
+                                '-e', 'cpu-clock', '-c', str(PROFILE_PERIOD), '-o', data],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        time.sleep(1)
+        if rec.poll() is not None:
+            die(f'perf record failed: {rec.stderr.read().decode().strip()}')
+        r = run_frames(mode, 0, frames, stats, sender)
+        rec.send_signal(signal.SIGINT)
+        if rec.wait(timeout=120):
+            die(f'perf record failed: {rec.stderr.read().decode().strip()}')
+        rep = subprocess.run(['taskset', '-c', '0', perf, 'report', '-i', data, '--stdio',
+                              '--no-children', '--sort', 'sym', '-F', 'period,sym', '-q',
+                              '--percent-limit', '0'],
+                             capture_output=True, text=True)
+        if rep.returncode:
+            die(f'perf report: exit {rep.returncode}: {rep.stderr.strip()}')
+        syms = {}
+        for line in rep.stdout.splitlines():
+            f = line.split(None, 2)
+            if len(f) == 3 and f[0].isdigit():
+                name = f[2].strip()
+                syms[name] = syms.get(name, 0) + int(f[0])
+        os.unlink(data)
+        frames_l0 = r['seen'][FRAME_MODES[mode][2][0]]
+        if not syms or not frames_l0:
+            die(f'profile of {mode}: {len(syms)} symbols, {frames_l0} frames')
+        with open(os.path.join(OUT, f'profile-{mode}.json'), 'w') as f:
+            json.dump({'mode': mode, 'frames': frames_l0, 'period': PROFILE_PERIOD,
+                       'samples_total': sum(syms.values()), 'symbols': syms}, f)
+        print(f'profile {mode:10} {frames_l0} frames, {sum(syms.values())} ns sampled',
+              flush=True)
+
+
 def scale_mac(kind, i):
     return f'02:{kind:02x}:00:00:{i >> 8:02x}:{i & 0xff:02x}'
 
@@ -597,6 +654,9 @@ def main():
                     emit(rec)
         if scale:
             sc.shrink(emit)
+    prof = os.environ.get('BENCH_PROFILE', '').split()
+    if prof:
+        profile(prof, int(os.environ.get('BENCH_PROFILE_FRAMES', '1000000')), stats, sender)
     print('bench: done', flush=True)
 
 
