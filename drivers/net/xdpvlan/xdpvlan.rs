@@ -153,9 +153,12 @@ impl Table {
         (usize::BITS - (n - 1).leading_zeros() + 1).clamp(MIN_BITS, MAX_BITS)
     }
 
-    /// The bucket of `addr`: a multiplicative hash of all 48 bits.
+    /// The bucket of `addr`: a multiplicative hash of all 48 bits, read in memory order (the
+    /// address as it sits in a register: no byte shuffling per frame).
     fn bucket(bits: u32, addr: &MacAddr) -> usize {
-        let v = addr.iter().fold(0u64, |v, &b| (v << 8) | u64::from(b));
+        let [a, b, c, d, e, f] = *addr;
+        let v = u64::from(u32::from_le_bytes([a, b, c, d]))
+            | (u64::from(u16::from_le_bytes([e, f])) << 32);
         (v.wrapping_mul(0x61c8_8646_80b5_83eb) >> (64 - bits)) as usize
     }
 
