@@ -15,11 +15,13 @@ repetition, its modes having run back to back. Writes DIR/bench.json and, if
 matplotlib is there, DIR/bench.png.
 """
 
+import bisect
 import glob
 import itertools
 import json
 import os
 import statistics
+import subprocess
 import sys
 
 # id: (numerator, denominator, what, goal)
@@ -340,27 +342,89 @@ PROFILE_PAIRS = [
 ]
 
 
+# The idle loop: samples of the receiving CPU while it waited and the other
+# CPU ran (under icount the guest clock counts both CPUs' instructions).
+# Not the frame path's: left out of the totals and the differences.
+IDLE = {'pv_native_safe_halt', 'default_idle', 'default_idle_call', 'cpu_idle_poll',
+        'do_idle', 'cpuidle_idle_call', 'arch_cpu_idle'}
+
+
+def module_symbols(run):
+    """[(start, end, name)] of the xdpvlan module's .text, from the llvm-nm
+    listing bench.sh writes next to the profile (xdpvlan.nm): perf in the
+    guest cannot resolve an insmod'ed module's symbols and reports their
+    offsets in its .text."""
+    path = os.path.join(run, 'xdpvlan.nm')
+    if not os.path.exists(path):
+        return []
+    syms = []
+    with open(path) as f:
+        for ln in f:
+            parts = ln.rstrip('\n').split(' ', 2)
+            if len(parts) == 3 and parts[1] in 'tT' and parts[1]:
+                syms.append((int(parts[0], 16), parts[2]))
+    syms.sort()
+    return [(a, syms[i + 1][0] if i + 1 < len(syms) else a + 0x10000, n)
+            for i, (a, n) in enumerate(syms)]
+
+
+def demangle(names):
+    """Rust symbols demangled (llvm-cxxfilt), others as they are."""
+    names = sorted(names)
+    for tool in ('llvm-cxxfilt-19', 'llvm-cxxfilt', 'rustfilt'):
+        try:
+            r = subprocess.run([tool], input='\n'.join(names) + '\n', capture_output=True,
+                               text=True, check=True)
+        except (OSError, subprocess.CalledProcessError):
+            continue
+        out = r.stdout.splitlines()
+        if len(out) == len(names):
+            return dict(zip(names, out))
+    return {n: n for n in names}
+
+
+def resolve(syms, mod):
+    """Folds a profile's module offsets into the module's functions."""
+    res = {}
+    for k, v in syms.items():
+        if k.startswith('0x') and mod:
+            off = int(k, 16)
+            i = bisect.bisect_right([m[0] for m in mod], off) - 1
+            if i >= 0 and off < mod[i][1]:
+                k = 'xdpvlan: ' + mod[i][2]
+        res[k] = res.get(k, 0) + v
+    return res
+
+
 def profile(d):
-    """The icount boots' profiles (BENCH_PROFILE): instructions per frame per
-    symbol, averaged over the boots, and the differences of PROFILE_PAIRS.
-    Returns {mode: {symbol: instructions per frame}}."""
+    """The profile boot's profiles (BENCH_PROFILE): instructions per frame
+    per function, averaged over the boots, and the differences of
+    PROFILE_PAIRS. Returns {mode: {symbol: instructions per frame}}."""
     per = {}
-    for path in sorted(glob.glob(os.path.join(d, 'icount*', 'profile-*.json'))):
+    idle = {}
+    for path in sorted(glob.glob(os.path.join(d, '*', 'profile-*.json'))):
         with open(path) as f:
             p = json.load(f)
+        mod = module_symbols(os.path.dirname(path))
+        syms = resolve(p['symbols'], mod)
+        idle.setdefault(p['mode'], []).append(
+            sum(v for k, v in syms.items() if k in IDLE) / p['frames'])
         per.setdefault(p['mode'], []).append(
-            {k: v / p['frames'] for k, v in p['symbols'].items()})
+            {k: v / p['frames'] for k, v in syms.items() if k not in IDLE})
     if not per:
         return {}
+    names = demangle(set().union(*(set(b) for boots in per.values() for b in boots)))
+    per = {m: [{names[k]: v for k, v in b.items()} for b in boots] for m, boots in per.items()}
     prof = {}
     for mode, boots in per.items():
         syms = set().union(*boots)
         prof[mode] = {k: sum(b.get(k, 0) for b in boots) / len(boots) for k in syms}
-    print('\n== profile (icount: perf cpu-clock on the receiving CPU, a sample per '
-          '9973 guest instructions; instructions per frame, sender included)')
+    print('\n== profile (the profile kernel under icount: perf cpu-clock on the '
+          'receiving CPU, a sample per 9973 guest instructions; instructions per frame, '
+          'sender included, the idle loop left out)')
     for mode, syms in sorted(prof.items()):
-        top = sorted(syms.items(), key=lambda kv: -kv[1])[:8]
-        print(f'   {mode:10} {sum(syms.values()):7.0f}  ' +
+        top = sorted(syms.items(), key=lambda kv: -kv[1])[:6]
+        print(f'   {mode:10} {sum(syms.values()):7.0f}  (idle {statistics.mean(idle[mode]):.0f})  ' +
               ', '.join(f'{k} {v:.0f}' for k, v in top))
     for a, b, what in PROFILE_PAIRS:
         if a not in prof or b not in prof:
@@ -401,14 +465,16 @@ def main():
         res = summarise(hdr, runs)
         report(res)
         results.append(res)
-    if not results:
-        sys.exit(f'{d}: no bench-runs-*.jsonl')
-    with open(os.path.join(d, 'bench.json'), 'w') as f:
-        json.dump(results, f, indent=1)
     prof = profile(d)
     if prof:
         with open(os.path.join(d, 'profile.json'), 'w') as f:
             json.dump(prof, f, indent=1)
+    if not results:
+        if prof:
+            return
+        sys.exit(f'{d}: no bench-runs-*.jsonl')
+    with open(os.path.join(d, 'bench.json'), 'w') as f:
+        json.dump(results, f, indent=1)
     if chart(results, os.path.join(d, 'bench.png')):
         print(f'chart: {os.path.join(d, "bench.png")}')
 

@@ -29,11 +29,14 @@
 #        BENCH_FRAMES=200000, BENCH_UDP_SECS=2, BENCH_TCP_SECS=4,
 #        BENCH_CLOCKS="icount tcg", BENCH_SETS="main scale",
 #        BENCH_SCALE="1 16 256 1024", BENCH_PROFILE="", BENCH_PROFILE_FRAMES=1000000)
-#        BENCH_PROFILE="l0_drop2 l1_drop ...": after the sets, each of these
-#        frame modes once more under perf record (cpu-clock on the receiving
-#        CPU; under icount a sample every 9973 guest instructions), and the
-#        report's profile section: instructions per frame per function, and
-#        where two modes differ (l1_drop - l0_drop2: the hook's own cost).
+#        BENCH_PROFILE="l0_drop2 l1_drop ...": one more icount boot, of the
+#        profile kernel (release + config/profile.config: high-resolution
+#        timers, which perf's cpu-clock needs to sample at its period), that
+#        runs each of these frame modes once under perf record (a sample
+#        every 9973 guest instructions on the sender's CPU, where veth's
+#        NAPI runs), and the report's profile section: instructions per
+#        frame per function, and where two modes differ (l1_drop - l0_drop2:
+#        the hook's own cost). BENCH_SETS=none with it: the profile alone.
 #        scripts/bench-compare.py DIR DIR...  (do runs reproduce: is every
 #        ratio of each run within every other run's spread)
 #
@@ -52,12 +55,22 @@ build=$(xdprx_build_dir)
 
 # The module and the BPF object for the release kernel are built aside, so
 # that the project's tree keeps the debug kernel's module the tests use.
+# build_module BUILD WORK: the module for the kernel in BUILD, in WORK.
+build_module() {
+	mkdir -p "$2"
+	rsync -a --delete --exclude '*.o' --exclude '*.ko' --exclude '*.mod*' --exclude '.*.cmd' \
+		"$XDPRX_TOP/Kbuild" "$XDPRX_TOP/Makefile" "$XDPRX_TOP/drivers" "$2/"
+	make -s -C "$2" KDIR="$1" LLVM="$XDPRX_LLVM" >"$2/build.log" 2>&1 ||
+		{ cat "$2/build.log" >&2; die "module build for $1 failed"; }
+}
 work=$XDPRX_CACHE/bench-work
-mkdir -p "$work"
-rsync -a --delete --exclude '*.o' --exclude '*.ko' --exclude '*.mod*' --exclude '.*.cmd' \
-	"$XDPRX_TOP/Kbuild" "$XDPRX_TOP/Makefile" "$XDPRX_TOP/drivers" "$work/"
-make -s -C "$work" KDIR="$build" LLVM="$XDPRX_LLVM" >"$work/build.log" 2>&1 ||
-	{ cat "$work/build.log" >&2; die "module build for the release kernel failed"; }
+build_module "$build" "$work"
+pwork=
+if [ -n "${BENCH_PROFILE:-}" ]; then
+	FLAVOUR=profile "$XDPRX_TOP/scripts/build-kernel.sh"
+	pwork=$XDPRX_CACHE/bench-work-profile
+	build_module "$(xdprx_build_dir profile)" "$pwork"
+fi
 inc=/usr/include/$(gcc -print-multiarch 2>/dev/null || echo x86_64-linux-gnu)
 "clang$XDPRX_LLVM" -O2 -g -target bpf -I"$inc" -c "$XDPRX_TOP/scripts/guest/bench.bpf.c" \
 	-o "$work/bench.bpf.o" || die "BPF build of bench.bpf.c failed"
@@ -70,9 +83,11 @@ out=$XDPRX_CACHE/runs/bench-$(date +%Y%m%d-%H%M%S)
 mkdir -p "$out"
 failed=
 
-# One boot of the guest: bench_boot CLOCK NAME, output in $out/NAME.
+# One boot of the guest: bench_boot CLOCK NAME [FLAVOUR MODULE-DIR SETS
+# PROFILE], output in $out/NAME.
 bench_boot() {
-	local clock=$1 name=$2 opt=()
+	local clock=$1 name=$2 flavour=${3:-release} mod=${4:-$work} sets=${5:-${BENCH_SETS:-main scale}}
+	local prof=${6:-} opt=()
 	# icount: the guest clock counts guest instructions; tcg: the wall
 	# clock, one host thread for both vCPUs as with icount; tcg-mt: the
 	# wall clock, multi-threaded TCG (not in the default run: see
@@ -83,10 +98,10 @@ bench_boot() {
 	tcg-mt) ;;
 	esac
 	mkdir -p "$out/$name"
-	if ! "$XDPRX_TOP/scripts/vm-run.sh" "${opt[@]}" --out "$out/$name" -- \
-		env BENCH_MODULE="$work/drivers/net/xdpvlan/xdpvlan.ko" BENCH_OBJ="$work/bench.bpf.o" \
-		BENCH_PUMP="$work/udp-pump" BENCH_SETS="${BENCH_SETS:-main scale}" \
-		BENCH_SCALE="${BENCH_SCALE:-1 16 256 1024}" BENCH_PROFILE="${BENCH_PROFILE:-}" \
+	if ! FLAVOUR=$flavour "$XDPRX_TOP/scripts/vm-run.sh" "${opt[@]}" --out "$out/$name" -- \
+		env BENCH_MODULE="$mod/drivers/net/xdpvlan/xdpvlan.ko" BENCH_OBJ="$work/bench.bpf.o" \
+		BENCH_PUMP="$work/udp-pump" BENCH_SETS="$sets" \
+		BENCH_SCALE="${BENCH_SCALE:-1 16 256 1024}" BENCH_PROFILE="$prof" \
 		BENCH_PROFILE_FRAMES="${BENCH_PROFILE_FRAMES:-1000000}" \
 		python3 scripts/guest/bench.py "${BENCH_REPS:-5}" "${BENCH_FRAMES:-200000}" \
 		"${BENCH_UDP_SECS:-2}" "${BENCH_TCP_SECS:-4}" "$clock" >"$out/$name/console.txt"; then
@@ -109,7 +124,9 @@ bench_boot() {
 # them.
 boots=${BENCH_BOOTS:-2}
 case $boots in [1-9]) ;; *) die "BENCH_BOOTS=$boots: use 1 to 9" ;; esac
-for clock in ${BENCH_CLOCKS:-icount tcg}; do
+clocks=${BENCH_CLOCKS:-icount tcg}
+[ "${BENCH_SETS:-}" != none ] || clocks=
+for clock in $clocks; do
 	case $clock in
 	icount) n=$boots ;;
 	tcg|tcg-mt) n=1 ;;
@@ -130,6 +147,14 @@ for clock in ${BENCH_CLOCKS:-icount tcg}; do
 		fi
 	done
 done
+if [ -n "$pwork" ]; then
+	log "[$(($(date +%s) - start)) s] booting the profile kernel, clock: icount"
+	bench_boot icount profile profile "$pwork" none "$BENCH_PROFILE" || failed+=" profile"
+	# perf in the guest reports the module's samples as offsets in its
+	# .text; the report resolves them with this listing.
+	"llvm-nm$XDPRX_LLVM" -n -C --defined-only "$pwork/drivers/net/xdpvlan/xdpvlan.ko" \
+		>"$out/profile/xdpvlan.nm" || log "llvm-nm of the profile's module failed"
+fi
 log "[$(($(date +%s) - start)) s] results in $out"
 # Debian's python3 has Debian's matplotlib (the chart); any python3 does the rest.
 py=python3

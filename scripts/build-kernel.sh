@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: GPL-2.0
-# Configure and build the patched kernel of a flavour (FLAVOUR=debug|release,
-# default debug) in $XDPRX_CACHE/build-<flavour>.
+# Configure and build the patched kernel of a flavour (FLAVOUR=debug|release|
+# profile, default debug) in $XDPRX_CACHE/build-<flavour>. profile is
+# release plus config/profile.config; its first build starts from a copy of
+# the release build, so that only what the difference touches is rebuilt.
 #
 # The configuration is allnoconfig + the tree's kvm_guest.config + the
 # project's config/ fragments. It is generated aside and copied into the build
 # directory only if it changed, so an unchanged tree rebuilds in seconds.
 . "$(dirname "$0")/lib.sh"
 
-case "$XDPRX_FLAVOUR" in debug|release) ;; *) die "FLAVOUR=$XDPRX_FLAVOUR: use debug or release" ;; esac
+case "$XDPRX_FLAVOUR" in debug|release|profile) ;; *) die "FLAVOUR=$XDPRX_FLAVOUR: use debug, release or profile" ;; esac
 
 for t in "clang$XDPRX_LLVM" "ld.lld$XDPRX_LLVM" "llvm-nm$XDPRX_LLVM" rustc bindgen pahole flex bison bc; do
 	command -v "$t" >/dev/null || die "$t not found: run scripts/deps.sh"
@@ -18,10 +20,19 @@ done
 src=$(xdprx_src_dir)
 build=$(xdprx_build_dir)
 cfgdir=$XDPRX_CACHE/config-$XDPRX_FLAVOUR
-mkdir -p "$build" "$cfgdir"
-
 frags=("$src/kernel/configs/kvm_guest.config" "$XDPRX_TOP/config/vm.config"
-	"$XDPRX_TOP/config/xdprx.config" "$XDPRX_TOP/config/$XDPRX_FLAVOUR.config")
+	"$XDPRX_TOP/config/xdprx.config")
+if [ "$XDPRX_FLAVOUR" = profile ]; then
+	frags+=("$XDPRX_TOP/config/release.config")
+	rel=$(xdprx_build_dir release)
+	if [ ! -e "$build/.config" ] && [ -e "$rel/vmlinux" ]; then
+		log "profile: starting from a copy of $rel"
+		mkdir -p "$build"
+		cp -a "$rel/." "$build/"
+	fi
+fi
+frags+=("$XDPRX_TOP/config/$XDPRX_FLAVOUR.config")
+mkdir -p "$build" "$cfgdir"
 cat "${frags[@]}" >"$cfgdir/allno.config.new"
 mv "$cfgdir/allno.config.new" "$cfgdir/allno.config"
 

@@ -97,7 +97,6 @@ import importlib.util
 import json
 import os
 import shutil
-import signal
 import struct
 import subprocess
 import sys
@@ -344,6 +343,24 @@ def attach(progs):
         pin_napi()
 
 
+def cpu_times():
+    """{cpu: (busy, total)} in jiffies of guest time, from /proc/stat."""
+    res = {}
+    with open('/proc/stat') as f:
+        for ln in f:
+            f0 = ln.split()
+            if f0[0].startswith('cpu') and f0[0] != 'cpu':
+                v = [int(x) for x in f0[1:]]
+                res[int(f0[0][3:])] = (sum(v) - v[3] - v[4], sum(v))
+    return res
+
+
+def busy_share(t0, t1, cpu):
+    """The share of guest time cpu was busy between two cpu_times()."""
+    busy, total = (t1[cpu][i] - t0[cpu][i] for i in (0, 1))
+    return busy / total if total else 0.0
+
+
 def settle(stats, idx):
     """Waits until the counters stop moving (the last frames drained)."""
     last = None
@@ -372,8 +389,10 @@ def run_frame_spec(mode, rep, frames, stats, sender, progs, peer, mac, devs, upp
         if i >= Stats.SLOTS // 2:
             die(f'{d}: ifindex {i} is beyond bench.bpf.c\'s {Stats.SLOTS // 2} counters')
     up = ethtool_stats(upper) if upper in devs else {}
+    t0 = cpu_times()
     sender.send(peer, mac, frames)
     settle(stats, idx)
+    t1 = cpu_times()
     up2 = ethtool_stats(upper) if upper in devs else {}
     seen = {d: stats.get(i) for d, i in zip(devs, idx)}
     cnt, _, first, last = seen[devs[-1]]
@@ -387,7 +406,12 @@ def run_frame_spec(mode, rep, frames, stats, sender, progs, peer, mac, devs, upp
            'seconds': (last - first) / 1e9,
            'rate': (cnt - 1) * 1e9 / (last - first) if cnt > 1 and last > first else 0.0,
            'u1_rx_native': up2.get('rx_native', 0) - up.get('rx_native', 0),
-           'u1_rx_skb': up2.get('rx_skb', 0) - up.get('rx_skb', 0)}
+           'u1_rx_skb': up2.get('rx_skb', 0) - up.get('rx_skb', 0),
+           # Under icount the guest clock counts both CPUs' instructions:
+           # what CPU 0 (neither the sender's nor NAPI's) did meanwhile
+           # is in the timed frames' cost. Recorded so that a run can show
+           # it was idle.
+           'cpu0_busy': busy_share(t0, t1, 0)}
     rec['ns_per_frame'] = 1e9 / rec['rate'] if rec['rate'] else None
     if upper in devs and rec['u1_rx_native'] < cnt:
         die(f'{mode}: {upper} took {rec["u1_rx_native"]} of {cnt} frames natively')
@@ -414,19 +438,26 @@ def profile(modes, frames, stats, sender):
     for mode in modes:
         if mode not in FRAME_MODES:
             die(f'BENCH_PROFILE: {mode} is not a frame mode ({", ".join(FRAME_MODES)})')
-        data = os.path.join(OUT, f'perf-{mode}.data')
+        # In the guest's own /tmp: on the 9p share of OUT perf record's
+        # data came out with a header it had not finished (data size 0,
+        # perf report: "failed to process sample").
+        data = f'/tmp/perf-{mode}.data'
         # perf itself runs on CPU 0, so that only its sampling touches CPU 1.
+        # Its workload is a cat of a pipe, which ends when the pipe is
+        # closed.
         rec = subprocess.Popen(['taskset', '-c', '0', perf, 'record', '-q', '-C', '1',
-                                '-e', 'cpu-clock', '-c', str(PROFILE_PERIOD), '-o', data],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                                '-e', 'cpu-clock', '-c', str(PROFILE_PERIOD), '-o', data,
+                                '--', 'cat'],
+                               stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.PIPE)
         time.sleep(1)
         if rec.poll() is not None:
             die(f'perf record failed: {rec.stderr.read().decode().strip()}')
         r = run_frames(mode, 0, frames, stats, sender)
-        rec.send_signal(signal.SIGINT)
-        # perf record ends by raising the signal it stopped on again.
-        if rec.wait(timeout=120) not in (0, -signal.SIGINT):
-            die(f'perf record failed: {rec.stderr.read().decode().strip()}')
+        rec.stdin.close()
+        rc = rec.wait(timeout=120)
+        if rc:
+            die(f'perf record: exit {rc}: {rec.stderr.read().decode().strip()}')
         rep = subprocess.run(['taskset', '-c', '0', perf, 'report', '-i', data, '--stdio',
                               '--no-children', '--sort', 'sym', '-F', 'period,sym', '-q',
                               '--percent-limit', '0'],
@@ -439,10 +470,14 @@ def profile(modes, frames, stats, sender):
             if len(f) == 3 and f[0].isdigit():
                 name = f[2].strip()
                 syms[name] = syms.get(name, 0) + int(f[0])
-        os.unlink(data)
         frames_l0 = r['seen'][FRAME_MODES[mode][2][0]]
         if not syms or not frames_l0:
-            die(f'profile of {mode}: {len(syms)} symbols, {frames_l0} frames')
+            # The data file stays for a look (perf report -i in a guest).
+            head = '\n'.join(rep.stdout.splitlines()[:10])
+            shutil.copy(data, OUT)
+            die(f'profile of {mode}: {len(syms)} symbols, {frames_l0} frames; '
+                f'{data} copied to OUT; perf report said:\n{head}\n{rep.stderr.strip()}')
+        os.unlink(data)
         with open(os.path.join(OUT, f'profile-{mode}.json'), 'w') as f:
             json.dump({'mode': mode, 'frames': frames_l0, 'period': PROFILE_PERIOD,
                        'samples_total': sum(syms.values()), 'symbols': syms}, f)
