@@ -40,7 +40,7 @@ use kernel::{
         rtnl::Rtnl,
         rx_handler::{self, PassOn, Ran, RxContext, RxHandler, RxResult, XdpRx, XdpVerdict},
         skb::{SkBuff, ETH_HLEN},
-        stats::PcpuCounters,
+        stats::{BhDisabled, PcpuCounters},
         xdp::{self, Action, Prog, ProgSlot, XmitFrames},
     },
     new_mutex, new_spinlock, pr_warn_once,
@@ -597,8 +597,8 @@ impl Port {
 }
 
 impl Upper {
-    fn count_act(&self, act: Action) {
-        self.stats.inc(action_stat(act));
+    fn count_act(&self, ctx: &impl BhDisabled, act: Action) {
+        self.stats.inc_in(ctx, action_stat(act));
     }
 
     /// Runs the device's program in generic mode on an skb received for it; returns the skb if
@@ -608,7 +608,7 @@ impl Upper {
             return Some(skb);
         };
         let (act, skb) = xdp::run_generic(prog, skb, ctx);
-        self.count_act(act);
+        self.count_act(ctx, act);
         skb
     }
 }
@@ -626,7 +626,7 @@ impl Demux {
         c.set_dev(up);
         let len = c.len() + ETH_HLEN as u32;
         let data = up.data();
-        data.stats.inc(ST_RX_SKB);
+        data.stats.inc_in(ctx, ST_RX_SKB);
         if let Some(c) = data.run_prog_skb(c, ctx) {
             up.count_rx(len);
             c.rx();
@@ -667,7 +667,7 @@ impl RxHandler for Demux {
         }
         let len = skb.len() + ETH_HLEN as u32;
         let data = up.data();
-        data.stats.inc(ST_RX_SKB);
+        data.stats.inc_in(ctx, ST_RX_SKB);
         match data.run_prog_skb(skb, ctx) {
             Some(skb) => {
                 up.count_rx(len);
@@ -684,30 +684,30 @@ impl RxHandler for Demux {
         if is_multicast_ether_addr(&dst) {
             return xdp.fallback();
         }
-        let g = rcu::read_lock();
-        let Some((up, _)) = self.table.get(&g).and_then(|t| t.lookup(&dst)) else {
+        let ctx = xdp.ctx();
+        let Some((up, _)) = self.table.get(ctx.rcu()).and_then(|t| t.lookup(&dst)) else {
             return xdp.fallback();
         };
         let data = up.data();
         if data.flags & XDPVLAN_F_NO_NATIVE != 0 {
             return xdp.fallback();
         }
-        let prog = data.prog.get(&g);
+        let prog = data.prog.get(ctx.rcu());
         if xdp.buff().has_frags() && prog.is_some_and(|p| !p.supports_frags()) {
-            data.stats.inc(ST_FALLBACK);
+            data.stats.inc_in(ctx, ST_FALLBACK);
             return xdp.fallback();
         }
         if !up.is_running() {
             up.count_rx_dropped();
             return xdp.drop_frame();
         }
-        data.stats.inc(ST_RX_NATIVE);
+        data.stats.inc_in(ctx, ST_RX_NATIVE);
         let len = xdp.buff().len() as u32;
         let ran = match prog {
             None => xdp.enter(up),
             Some(p) => {
                 let ran = xdp.run(p, up);
-                data.count_act(ran.action());
+                data.count_act(ctx, ran.action());
                 match ran {
                     Ran::Pass(ran) => ran,
                     Ran::Drop(ran) => return ran.drop_frame(),

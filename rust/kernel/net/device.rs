@@ -74,12 +74,14 @@ impl Net {
     /// # Safety
     ///
     /// `ptr` must point to a live `struct net` that stays alive for `'a`.
+    #[inline]
     pub unsafe fn from_raw<'a>(ptr: *mut bindings::net) -> &'a Net {
         // SAFETY: `Net` is a transparent wrapper of `struct net`; the caller guarantees validity.
         unsafe { &*ptr.cast() }
     }
 
     /// Returns the raw pointer.
+    #[inline]
     pub fn as_raw(&self) -> *mut bindings::net {
         self.0.get()
     }
@@ -151,12 +153,14 @@ impl Device {
     /// # Safety
     ///
     /// `ptr` must point to a valid `struct net_device` that stays alive for `'a`.
+    #[inline]
     pub unsafe fn from_raw<'a>(ptr: *mut bindings::net_device) -> &'a Device {
         // SAFETY: `Device` is a transparent wrapper of `struct net_device`.
         unsafe { &*ptr.cast() }
     }
 
     /// Returns the raw pointer.
+    #[inline]
     pub fn as_raw(&self) -> *mut bindings::net_device {
         self.0.get()
     }
@@ -194,6 +198,7 @@ impl Device {
     }
 
     /// Returns whether the device is administratively up (`netif_running()`).
+    #[inline]
     pub fn is_running(&self) -> bool {
         // SAFETY: The device is valid.
         unsafe { bindings::netif_running(self.as_raw()) }
@@ -372,6 +377,7 @@ impl Device {
     }
 
     /// Counts a received frame that was dropped (`rx_dropped` of `ip -s link`).
+    #[inline]
     pub fn count_rx_dropped(&self) {
         // SAFETY: The device is valid; the core statistics are per-CPU and allocated on demand.
         unsafe { bindings::dev_core_stats_rx_dropped_inc(self.as_raw()) };

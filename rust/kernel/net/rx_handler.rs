@@ -63,6 +63,29 @@ pub struct RxContext {
 
 impl RxContext {
     /// Returns the RCU read-side critical section the handler runs in.
+    #[inline]
+    pub fn rcu(&self) -> &rcu::Guard {
+        &self.guard
+    }
+}
+
+/// The context of the XDP rx handler: the lower driver's NAPI poll (softirq), inside an RCU
+/// read-side critical section, with the driver's XDP redirect context set up.
+///
+/// [`XdpRx::ctx`] lends it to the handler, so that it can read RCU-published data and update
+/// per-CPU counters without taking the RCU read lock or disabling bottom halves again.
+///
+/// # Invariants
+///
+/// The current CPU is in a NAPI poll (bottom halves disabled) for as long as the object exists,
+/// and `guard` holds the RCU read lock.
+pub struct XdpContext {
+    guard: rcu::Guard,
+}
+
+impl XdpContext {
+    /// Returns the RCU read-side critical section the handler runs in.
+    #[inline]
     pub fn rcu(&self) -> &rcu::Guard {
         &self.guard
     }
@@ -91,16 +114,19 @@ pub struct XdpVerdict<'id>(bindings::rx_xdp_handler_result, Brand<'id>);
 
 impl XdpVerdict<'_> {
     /// Returns the raw result.
+    #[inline]
     pub fn as_raw(&self) -> bindings::rx_xdp_handler_result {
         self.0
     }
 
     /// Returns whether the frame went to the skb path of the lower device.
+    #[inline]
     pub fn is_fallback(&self) -> bool {
         self.0 == bindings::rx_xdp_handler_result_RX_XDP_HANDLER_PASS_FALLBACK
     }
 
     /// Returns whether the frame was dropped.
+    #[inline]
     pub fn is_drop(&self) -> bool {
         self.0 == bindings::rx_xdp_handler_result_RX_XDP_HANDLER_DROP
     }
@@ -121,6 +147,7 @@ const fn verdict<'id>(r: bindings::rx_xdp_handler_result) -> XdpVerdict<'id> {
 pub struct XdpRx<'a, 'id> {
     xdp: &'a mut Buff,
     rxq: &'a mut MaybeUninit<bindings::xdp_rxq_info>,
+    ctx: &'a XdpContext,
     _id: Brand<'id>,
 }
 
@@ -164,6 +191,7 @@ pub enum Ran<'a, 'id> {
 
 impl Ran<'_, '_> {
     /// Returns the program's action.
+    #[inline]
     pub fn action(&self) -> Action {
         match self {
             Ran::Pass(_) => Action::Pass,
@@ -177,22 +205,32 @@ impl Ran<'_, '_> {
 
 impl<'a, 'id> XdpRx<'a, 'id> {
     /// Returns the frame.
+    #[inline]
     pub fn buff(&self) -> &Buff {
         self.xdp
     }
 
+    /// Returns the context the handler runs in, for as long as the call lasts.
+    #[inline]
+    pub fn ctx(&self) -> &'a XdpContext {
+        self.ctx
+    }
+
     /// Declines the frame: the lower driver builds an skb and the skb rx handler gets it.
+    #[inline]
     pub fn fallback(self) -> XdpVerdict<'id> {
         verdict(bindings::rx_xdp_handler_result_RX_XDP_HANDLER_PASS_FALLBACK)
     }
 
     /// Asks the lower driver to drop the frame (and count it).
+    #[inline]
     pub fn drop_frame(self) -> XdpVerdict<'id> {
         verdict(bindings::rx_xdp_handler_result_RX_XDP_HANDLER_DROP)
     }
 
     /// Lets the frame enter `upper`: from now on the frame is seen as received on `upper`
     /// (ingress ifindex, `xdp->rxq->dev`), with the lower device's memory model.
+    #[inline]
     pub fn enter<'b>(self, upper: &'b Device) -> XdpRan<'b, 'id>
     where
         'a: 'b,
@@ -217,6 +255,7 @@ impl<'a, 'id> XdpRx<'a, 'id> {
 
     /// Lets the frame enter `upper` and runs `prog` on it there; returns what the program
     /// returned, with the frame to act on it.
+    #[inline]
     pub fn run<'b>(self, prog: &'b Prog, upper: &'b Device) -> Ran<'b, 'id>
     where
         'a: 'b,
@@ -252,6 +291,7 @@ impl<'a, 'id> XdpRedirect<'a, 'id> {
     }
 
     /// Drops the frame instead.
+    #[inline]
     pub fn drop_frame(self) -> XdpVerdict<'id> {
         self.ran.drop_frame()
     }
@@ -268,28 +308,33 @@ pub enum PassOn<'a, 'id> {
 
 impl<'a, 'id> XdpRan<'a, 'id> {
     /// Returns the frame.
+    #[inline]
     pub fn buff(&self) -> &Buff {
         self.xdp
     }
 
     /// Returns the upper device the frame entered.
+    #[inline]
     pub fn upper(&self) -> &'a Device {
         self.upper
     }
 
     /// Asks the lower driver to drop the frame (and count it).
+    #[inline]
     pub fn drop_frame(self) -> XdpVerdict<'id> {
         verdict(bindings::rx_xdp_handler_result_RX_XDP_HANDLER_DROP)
     }
 
     /// Asks the lower driver to send the frame, as it is now, out of the lower device through
     /// its XDP_TX path.
+    #[inline]
     pub fn tx(self) -> XdpVerdict<'id> {
         verdict(bindings::rx_xdp_handler_result_RX_XDP_HANDLER_TX)
     }
 
     /// Hands the frame to the XDP rx handler of the upper device, if it has one
     /// (`xdp_do_pass()`): the next level of a stack of devices.
+    #[inline]
     pub fn pass_on(self) -> PassOn<'a, 'id> {
         // SAFETY: The frame is valid and `xdp->rxq` describes the upper device, whose handler
         // `xdp_do_pass` looks up under RCU.
@@ -442,10 +487,16 @@ impl<H: RxHandler> Adapter<H> {
         // SAFETY: `xdp` is valid; the original receive queue information is restored below.
         let orig = unsafe { (*xdp).rxq };
         let mut scratch = MaybeUninit::uninit();
+        // INVARIANT: `xdp_do_pass()` calls the handler from the lower driver's NAPI poll, with
+        // bottom halves disabled; the guard nests in its RCU read lock.
+        let ctx = XdpContext {
+            guard: rcu::read_lock(),
+        };
         // INVARIANT: The buffer is unchanged and the scratch space lives for the call.
         let v = h.handle_xdp(XdpRx {
             xdp: buff,
             rxq: &mut scratch,
+            ctx: &ctx,
             _id: PhantomData,
         });
         // SAFETY: `xdp` is valid; the upper device's copy in `scratch` goes out of scope here.

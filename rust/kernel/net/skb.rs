@@ -34,12 +34,14 @@ impl SkBuff {
     /// # Safety
     ///
     /// `ptr` must be a valid skb whose ownership the caller transfers to the new object.
+    #[inline]
     pub unsafe fn from_raw(ptr: *mut bindings::sk_buff) -> Option<Self> {
         // INVARIANT: The caller transfers ownership of a valid skb.
         NonNull::new(ptr).map(|ptr| Self { ptr })
     }
 
     /// Gives up ownership and returns the raw pointer.
+    #[inline]
     pub fn into_raw(self) -> *mut bindings::sk_buff {
         let p = self.ptr.as_ptr();
         core::mem::forget(self);
@@ -47,11 +49,13 @@ impl SkBuff {
     }
 
     /// Returns the raw pointer, still owned by `self`.
+    #[inline]
     pub fn as_raw(&self) -> *mut bindings::sk_buff {
         self.ptr.as_ptr()
     }
 
     /// Returns the length of the packet (`skb->len`), linear and paged parts together.
+    #[inline]
     pub fn len(&self) -> u32 {
         // SAFETY: The skb is valid and owned.
         unsafe { (*self.as_raw()).len }
@@ -102,24 +106,18 @@ impl SkBuff {
     }
 
     /// Returns the Ethernet header, if the MAC header is set and in the linear part.
+    #[inline]
     pub fn eth_header(&self) -> Option<&[u8; ETH_HLEN]> {
-        let skb = self.as_raw();
-        // SAFETY: The skb is valid; the MAC header offset is checked against the linear part
-        // before the header is read.
+        // SAFETY: The skb is valid. The helper returns the MAC header only if it is set and its
+        // `ETH_HLEN` bytes are in the linear part, which lives as long as the skb.
         unsafe {
-            if !bindings::skb_mac_header_was_set(skb) {
-                return None;
-            }
-            let mac = bindings::skb_mac_header(skb);
-            let end = (*skb).data.add(bindings::skb_headlen(skb) as usize);
-            if (mac as usize) + ETH_HLEN > end as usize {
-                return None;
-            }
-            Some(&*mac.cast::<[u8; ETH_HLEN]>())
+            let mac = bindings::skb_linear_mac_eth_hdr(self.as_raw());
+            mac.cast::<[u8; ETH_HLEN]>().as_ref()
         }
     }
 
     /// Returns the destination address of the Ethernet header.
+    #[inline]
     pub fn eth_dest(&self) -> Option<MacAddr> {
         let hdr = self.eth_header()?;
         let mut a = [0u8; ETH_ALEN];

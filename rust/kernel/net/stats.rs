@@ -8,8 +8,25 @@
 //!
 //! C header: [`include/linux/u64_stats_sync.h`](srctree/include/linux/u64_stats_sync.h)
 
+use super::rx_handler::{RxContext, XdpContext};
 use crate::{bindings, cpu::nr_cpu_ids, prelude::*};
-use core::ptr::NonNull;
+use core::{mem::offset_of, ptr::NonNull};
+
+mod private {
+    pub trait Sealed {}
+}
+
+/// A context in which bottom halves are disabled on the current CPU for as long as the object
+/// lives: the receive path's contexts, [`RxContext`] and [`XdpContext`]. Updates made in it
+/// need not disable them again ([`PcpuCounters::add_in`]).
+///
+/// Sealed: only the contexts of this crate, whose invariants say so, implement it.
+pub trait BhDisabled: private::Sealed {}
+
+impl private::Sealed for RxContext {}
+impl BhDisabled for RxContext {}
+impl private::Sealed for XdpContext {}
+impl BhDisabled for XdpContext {}
 
 /// One CPU's counters, as drivers keep theirs (`struct pcpu_dstats` and the like): `u64`
 /// counters with a `u64_stats_sync`, which lets readers see each counter whole on 32-bit
@@ -95,30 +112,60 @@ impl<const N: usize> PcpuCounters<N> {
     /// warning.
     ///
     /// Context: any but hard interrupt or NMI (bottom halves are disabled around the update).
+    /// In the receive path, [`PcpuCounters::add_in`] saves disabling them again.
     #[inline]
     pub fn add(&self, idx: usize, val: u32) {
-        if idx >= N {
-            crate::pr_warn_once!("PcpuCounters: index {} out of range\n", idx);
-            return;
-        }
-        // SAFETY: By the type invariants `ptr` is a per-CPU `Cell<N>` with `N > idx` counters.
-        // With bottom halves disabled the task stays on this CPU and no other writer of this
-        // CPU's counters runs until the update is complete, as `u64_stats_update_begin()`
-        // requires of its writers.
-        unsafe {
-            bindings::local_bh_disable();
-            let c = bindings::this_cpu_ptr(self.ptr.as_ptr().cast()).cast::<Cell<N>>();
-            bindings::u64_stats_update_begin(&raw mut (*c).syncp);
-            bindings::u64_stats_add(&raw mut (*c).vals[idx], val as c_ulong);
-            bindings::u64_stats_update_end(&raw mut (*c).syncp);
-            bindings::local_bh_enable();
-        }
+        // SAFETY: Disabling bottom halves has no preconditions outside hard interrupts.
+        unsafe { bindings::local_bh_disable() };
+        self.update(idx, val);
+        // SAFETY: Paired with the `local_bh_disable()` above.
+        unsafe { bindings::local_bh_enable() };
     }
 
     /// Adds one to counter `idx`.
     #[inline]
     pub fn inc(&self, idx: usize) {
         self.add(idx, 1)
+    }
+
+    /// Adds `val` to counter `idx` on the current CPU, in a context where bottom halves are
+    /// already disabled (`ctx`): one call, for a per-frame path.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use kernel::net::{rx_handler::RxContext, stats::PcpuCounters};
+    ///
+    /// # #[allow(dead_code)]
+    /// fn count_frame(c: &PcpuCounters<2>, ctx: &RxContext, len: u32) {
+    ///     c.inc_in(ctx, 0);
+    ///     c.add_in(ctx, 1, len);
+    /// }
+    /// ```
+    #[inline]
+    pub fn add_in(&self, _ctx: &impl BhDisabled, idx: usize, val: u32) {
+        self.update(idx, val);
+    }
+
+    /// Adds one to counter `idx`, in a context where bottom halves are disabled.
+    #[inline]
+    pub fn inc_in(&self, ctx: &impl BhDisabled, idx: usize) {
+        self.add_in(ctx, idx, 1)
+    }
+
+    /// The update itself. The caller has bottom halves disabled.
+    #[inline]
+    fn update(&self, idx: usize, val: u32) {
+        if idx >= N {
+            crate::pr_warn_once!("PcpuCounters: index {} out of range\n", idx);
+            return;
+        }
+        let off = offset_of!(Cell<N>, vals) + idx * core::mem::size_of::<bindings::u64_stats_t>();
+        // SAFETY: By the type invariants `ptr` is a per-CPU `Cell<N>`, which starts with its
+        // `syncp`, and `off` is the offset of its counter `idx < N`. The caller has bottom halves
+        // disabled: the task stays on this CPU and no other writer of this CPU's counters runs
+        // until the update is complete, as `u64_stats_update_begin()` requires of its writers.
+        unsafe { bindings::u64_stats_pcpu_add(self.ptr.as_ptr().cast(), off, val as c_ulong) };
     }
 
     /// Returns the sum of counter `idx` over all CPUs (0 for an out-of-range index).

@@ -59,6 +59,7 @@ impl Action {
     /// assert_eq!(Action::from_raw(Action::Redirect.as_raw()), Action::Redirect);
     /// assert_eq!(Action::from_raw(99), Action::Unknown(99));
     /// ```
+    #[inline]
     pub fn from_raw(act: u32) -> Self {
         match act {
             bindings::xdp_action_XDP_ABORTED => Action::Aborted,
@@ -71,6 +72,7 @@ impl Action {
     }
 
     /// Returns the raw `enum xdp_action` value.
+    #[inline]
     pub fn as_raw(self) -> u32 {
         match self {
             Action::Aborted => bindings::xdp_action_XDP_ABORTED,
@@ -118,12 +120,14 @@ impl Prog {
     /// # Safety
     ///
     /// `ptr` must point to a valid program that stays alive for `'a`.
+    #[inline]
     pub unsafe fn from_raw<'a>(ptr: *mut bindings::bpf_prog) -> &'a Prog {
         // SAFETY: `Prog` is a transparent wrapper of `struct bpf_prog`.
         unsafe { &*ptr.cast() }
     }
 
     /// Returns the raw pointer.
+    #[inline]
     pub fn as_raw(&self) -> *mut bindings::bpf_prog {
         self.0.get()
     }
@@ -189,6 +193,7 @@ impl Prog {
     }
 
     /// Returns whether the program was loaded as able to handle multi-buffer frames.
+    #[inline]
     pub fn supports_frags(&self) -> bool {
         // SAFETY: As for `id`.
         unsafe { (*(*self.as_raw()).aux).xdp_has_frags }
@@ -196,6 +201,7 @@ impl Prog {
 
     /// Runs the program on `buff` (`bpf_prog_run_xdp()`) and returns its verdict. The program
     /// may change the frame's data and boundaries.
+    #[inline]
     pub fn run(&self, buff: &mut Buff) -> Action {
         // SAFETY: The program is valid, `buff` is a valid XDP buffer of the receive path, which
         // runs with BH disabled inside an RCU read-side critical section.
@@ -255,6 +261,7 @@ impl ProgSlot {
     }
 
     /// Returns the current program for the duration of the RCU read-side critical section.
+    #[inline]
     pub fn get<'a>(&'a self, _guard: &'a rcu::Guard) -> Option<&'a Prog> {
         let p = self.ptr.load(Ordering::Acquire);
         // SAFETY: A non-null `p` is a program this slot held a reference on when it was loaded;
@@ -310,17 +317,20 @@ impl Buff {
     /// # Safety
     ///
     /// `ptr` must be a valid XDP buffer of a receive path, not accessed by others for `'a`.
+    #[inline]
     pub unsafe fn from_raw<'a>(ptr: *mut bindings::xdp_buff) -> &'a mut Buff {
         // SAFETY: `Buff` is a transparent wrapper of `struct xdp_buff`.
         unsafe { &mut *ptr.cast() }
     }
 
     /// Returns the raw pointer.
+    #[inline]
     pub fn as_raw(&self) -> *mut bindings::xdp_buff {
         self.0.get()
     }
 
     /// Returns the length of the linear part of the frame.
+    #[inline]
     pub fn len(&self) -> usize {
         // SAFETY: By the type invariants `data <= data_end`.
         unsafe { (*self.as_raw()).data_end.offset_from((*self.as_raw()).data) as usize }
@@ -332,6 +342,7 @@ impl Buff {
     }
 
     /// Returns the linear part of the frame, starting at the Ethernet header.
+    #[inline]
     pub fn data(&self) -> &[u8] {
         // SAFETY: By the type invariants `data..data_end` is readable.
         unsafe { core::slice::from_raw_parts((*self.as_raw()).data.cast::<u8>(), self.len()) }
@@ -345,6 +356,7 @@ impl Buff {
     }
 
     /// Returns the destination address of the frame's Ethernet header.
+    #[inline]
     pub fn eth_dest(&self) -> Option<MacAddr> {
         let d = self.data();
         let mut a = [0u8; ETH_ALEN];
@@ -353,6 +365,7 @@ impl Buff {
     }
 
     /// Returns whether the frame has fragments beyond the linear part (multi-buffer XDP).
+    #[inline]
     pub fn has_frags(&self) -> bool {
         // SAFETY: The buffer is valid.
         unsafe { bindings::xdp_buff_has_frags(self.as_raw()) }
@@ -360,6 +373,7 @@ impl Buff {
 
     /// Returns whether the frame is in an AF_XDP zero-copy buffer, which cannot become an skb
     /// without a copy.
+    #[inline]
     pub fn is_xsk(&self) -> bool {
         // SAFETY: `rxq` is valid by the type invariants.
         unsafe {
@@ -368,6 +382,7 @@ impl Buff {
     }
 
     /// Returns the device the frame is being received on (`xdp->rxq->dev`).
+    #[inline]
     pub fn dev(&self) -> &Device {
         // SAFETY: `rxq` and its device are valid by the type invariants.
         unsafe { Device::from_raw((*(*self.as_raw()).rxq).dev) }
@@ -390,6 +405,7 @@ unsafe impl Send for Frame {}
 
 impl Frame {
     /// Returns the frame's length.
+    #[inline]
     pub fn len(&self) -> u32 {
         // SAFETY: The frame is valid.
         unsafe { (*self.ptr.as_ptr()).len }
