@@ -30,17 +30,18 @@
 
 use kernel::{
     net::{
+        context::BhDisabled,
         device::{is_multicast_ether_addr, is_valid_ether_addr, Device, MacAddr, ETH_ALEN},
         link::{
             self, xdp_features, AttrPolicy, Dev, ExtAck, InfoMsg, LinkAttrs, NewDevice,
-            NewLinkParams, RxMode,
+            NewLinkParams, RxMode, TxContext,
         },
         notifier::{self, Event},
         rcu::{RcuArc, Retire},
         rtnl::Rtnl,
         rx_handler::{self, PassOn, Ran, RxContext, RxHandler, RxResult, XdpRx, XdpVerdict},
         skb::{SkBuff, ETH_HLEN},
-        stats::{BhDisabled, PcpuCounters},
+        stats::PcpuCounters,
         xdp::{self, Action, Prog, ProgSlot, XmitFrames},
     },
     new_mutex, new_spinlock, pr_warn_once,
@@ -603,11 +604,11 @@ impl Upper {
 
     /// Runs the device's program in generic mode on an skb received for it; returns the skb if
     /// the program passed it (or if there is no program).
-    fn run_prog_skb(&self, skb: SkBuff, ctx: &RxContext) -> Option<SkBuff> {
+    fn run_prog_skb(&self, skb: SkBuff, dev: &Device, ctx: &RxContext) -> Option<SkBuff> {
         let Some(prog) = self.prog.get(ctx.rcu()) else {
             return Some(skb);
         };
-        let (act, skb) = xdp::run_generic(prog, skb, ctx);
+        let (act, skb) = xdp::run_generic(prog, skb, dev, ctx);
         self.count_act(ctx, act);
         skb
     }
@@ -619,24 +620,23 @@ impl Demux {
         if !up.is_running() {
             return;
         }
-        let Ok(mut c) = skb.try_clone() else {
+        let Ok(c) = skb.try_clone() else {
             up.count_rx_dropped();
             return;
         };
-        c.set_dev(up);
         let len = c.len() + ETH_HLEN as u32;
         let data = up.data();
         data.stats.inc_in(ctx, ST_RX_SKB);
-        if let Some(c) = data.run_prog_skb(c, ctx) {
-            up.count_rx(len);
-            c.rx();
+        if let Some(c) = data.run_prog_skb(c, up, ctx) {
+            up.count_rx(ctx, len);
+            c.rx(up);
         }
     }
 }
 
 #[vtable]
 impl RxHandler for Demux {
-    fn handle_skb(&self, skb: SkBuff, ctx: &RxContext) -> RxResult {
+    fn handle_skb<'a>(&'a self, skb: SkBuff, ctx: &'a RxContext) -> RxResult<'a> {
         let Some(dst) = skb.eth_dest() else {
             return RxResult::Pass(skb);
         };
@@ -661,17 +661,16 @@ impl RxHandler for Demux {
             up.count_rx_dropped();
             return RxResult::Consumed;
         };
-        skb.set_dev(up);
         if own {
             skb.set_pkt_type(PACKET_HOST);
         }
         let len = skb.len() + ETH_HLEN as u32;
         let data = up.data();
         data.stats.inc_in(ctx, ST_RX_SKB);
-        match data.run_prog_skb(skb, ctx) {
+        match data.run_prog_skb(skb, up, ctx) {
             Some(skb) => {
-                up.count_rx(len);
-                RxResult::Another(skb)
+                up.count_rx(ctx, len);
+                RxResult::Another(skb, up)
             }
             None => RxResult::Consumed,
         }
@@ -720,7 +719,7 @@ impl RxHandler for Demux {
                 }
             }
         };
-        up.count_rx(len);
+        up.count_rx(ctx, len);
         match ran.pass_on() {
             PassOn::Done(v) => v,
             PassOn::Declined(ran) => match ran.into_skb() {
@@ -854,12 +853,13 @@ impl link::Driver for XdpVlan {
     ) -> Result {
         let data = dev.data();
         data.port.attach(&data.lower, extack, rtnl)?;
-        if let Err(e) = data.lower.link_upper(dev, extack, rtnl) {
+        // The link is undone by the core of the abstraction when the device is uninitialised,
+        // also if this fails.
+        if let Err(e) = dev.link_lower(&data.lower, extack, rtnl) {
             data.port.release_if_unused(rtnl);
             return Err(e);
         }
         if let Err(e) = data.port.add(dev) {
-            data.lower.unlink_upper(dev, rtnl);
             data.port.release_if_unused(rtnl);
             return Err(e);
         }
@@ -870,7 +870,6 @@ impl link::Driver for XdpVlan {
     fn uninit(dev: &Dev<Self>, rtnl: &Rtnl) {
         let data = dev.data();
         data.port.remove(dev);
-        data.lower.unlink_upper(dev, rtnl);
         data.port.release_if_unused(rtnl);
         drop(data.prog.replace(None, rtnl));
     }
@@ -957,11 +956,10 @@ impl link::Driver for XdpVlan {
         Ok(())
     }
 
-    fn start_xmit(dev: &Dev<Self>, mut skb: SkBuff) {
+    fn start_xmit(dev: &Dev<Self>, skb: SkBuff, ctx: &TxContext) {
         let len = skb.len();
-        skb.set_dev(&dev.data().lower);
-        match skb.xmit() {
-            Ok(()) => dev.count_tx(1, len),
+        match skb.xmit(&dev.data().lower) {
+            Ok(()) => dev.count_tx(ctx, 1, len),
             Err(_) => dev.count_tx_dropped(),
         }
     }
@@ -976,18 +974,18 @@ impl link::Driver for XdpVlan {
         Ok(())
     }
 
-    fn xdp_xmit(dev: &Dev<Self>, frames: &mut XmitFrames<'_>) {
+    fn xdp_xmit(dev: &Dev<Self>, frames: &mut XmitFrames<'_>, ctx: &TxContext) {
         let data = dev.data();
         for f in frames {
             let len = f.len();
             let sent = f
                 .into_xmit_skb(&data.lower)
-                .is_some_and(|skb| skb.xmit().is_ok());
+                .is_some_and(|skb| skb.xmit(&data.lower).is_ok());
             if sent {
-                data.stats.inc(ST_XMIT);
-                dev.count_tx(1, len);
+                data.stats.inc_in(ctx, ST_XMIT);
+                dev.count_tx(ctx, 1, len);
             } else {
-                data.stats.inc(ST_XMIT_ERR);
+                data.stats.inc_in(ctx, ST_XMIT_ERR);
                 dev.count_tx_dropped();
             }
         }

@@ -8,7 +8,7 @@
 //!
 //! C header: [`include/linux/netdevice.h`](srctree/include/linux/netdevice.h)
 
-use super::{link::ExtAck, rtnl::Rtnl};
+use super::rtnl::Rtnl;
 use crate::{
     bindings,
     error::to_result,
@@ -333,21 +333,6 @@ impl Device {
             iter: unsafe { &raw mut (*self.as_raw()).adj_list.upper },
             _guard: PhantomData,
         }
-    }
-
-    /// Makes `upper` a device stacked on this one (`netdev_upper_dev_link()`): visible in
-    /// `ip link` as `upper@lower`, and checked against loops.
-    pub fn link_upper(&self, upper: &Device, extack: &ExtAck, _rtnl: &Rtnl) -> Result {
-        // SAFETY: Both devices are valid and RTNL is held.
-        to_result(unsafe {
-            bindings::netdev_upper_dev_link(self.as_raw(), upper.as_raw(), extack.as_raw())
-        })
-    }
-
-    /// Undoes [`Device::link_upper`].
-    pub fn unlink_upper(&self, upper: &Device, _rtnl: &Rtnl) {
-        // SAFETY: Both devices are valid and RTNL is held.
-        unsafe { bindings::netdev_upper_dev_unlink(self.as_raw(), upper.as_raw()) };
     }
 
     /// Returns whether the device is being unregistered (rather than, for example, moved to

@@ -25,6 +25,7 @@
 //! C header: [`include/net/rtnetlink.h`](srctree/include/net/rtnetlink.h)
 
 use super::{
+    context::BhDisabled,
     device::{is_valid_ether_addr, Device, MacAddr, Net},
     rtnl::Rtnl,
     skb::SkBuff,
@@ -36,7 +37,7 @@ use crate::{
     prelude::*,
     str::as_char_ptr_in_const_context,
     sync::aref::{ARef, AlwaysRefCounted},
-    types::Opaque,
+    types::{NotThreadSafe, Opaque},
 };
 use pin_init::PinInit;
 
@@ -45,7 +46,7 @@ use core::{
     mem::MaybeUninit,
     ops::Deref,
     ptr::{self, NonNull},
-    sync::atomic::{AtomicBool, AtomicU8, Ordering},
+    sync::atomic::{AtomicBool, AtomicPtr, AtomicU8, Ordering},
 };
 
 /// The extended acknowledgment of a netlink request, where errors are explained to the user
@@ -513,6 +514,9 @@ impl NewDevice<'_> {
 struct Priv<T: Driver> {
     /// One of the `STATE_*` values.
     state: AtomicU8,
+    /// The lower device linked with [`Dev::link_lower`], with a reference (`dev_hold`), or
+    /// null; changed only under RTNL. Unlinked when the device is uninitialised.
+    lower: AtomicPtr<bindings::net_device>,
     /// The device's GRO cells if [`Driver::GRO`] is set: initialised in `newlink` before the
     /// data, destroyed in `priv_destructor` after it; `cells` is null otherwise (zeroed memory).
     gro: bindings::gro_cells,
@@ -525,6 +529,9 @@ const STATE_EMPTY: u8 = 0;
 const STATE_INIT: u8 = 1;
 /// `data` is initialised and [`Driver::registered`] succeeded.
 const STATE_LINKED: u8 = 2;
+/// `data` is initialised and the device was uninitialised ([`Driver::uninit`] ran if it was
+/// linked): nothing may be linked to it any more.
+const STATE_UNINIT: u8 = 3;
 
 /// The `rtnl_link_ops` of the link type `T`.
 ///
@@ -558,7 +565,7 @@ const STATE_LINKED: u8 = 2;
 ///         Ok(Ok::<(), Error>(()))
 ///     }
 ///
-///     fn start_xmit(_dev: &link::Dev<Self>, skb: SkBuff) {
+///     fn start_xmit(_dev: &link::Dev<Self>, skb: SkBuff, _ctx: &link::TxContext) {
 ///         skb.consume();
 ///     }
 /// }
@@ -710,9 +717,9 @@ pub trait Driver: Sized + 'static {
         Ok(())
     }
 
-    /// Transmits `skb` (`ndo_start_xmit`); the driver owns it from now on. Called with BH
-    /// disabled.
-    fn start_xmit(dev: &Dev<Self>, skb: SkBuff);
+    /// Transmits `skb` (`ndo_start_xmit`); the driver owns it from now on. Called with bottom
+    /// halves disabled (`ctx`).
+    fn start_xmit(dev: &Dev<Self>, skb: SkBuff, ctx: &TxContext);
 
     /// Updates the device's receive filters (`ndo_set_rx_mode`); `mode` has the device's
     /// unicast filter (addresses that devices stacked on it added) and syncs its address lists
@@ -748,8 +755,8 @@ pub trait Driver: Sized + 'static {
     }
 
     /// Transmits frames redirected to the device (`ndo_xdp_xmit`); frames taken from `frames`
-    /// belong to the driver and count as sent. Called in softirq context.
-    fn xdp_xmit(_dev: &Dev<Self>, _frames: &mut XmitFrames<'_>) {
+    /// belong to the driver and count as sent. Called in softirq context (`ctx`).
+    fn xdp_xmit(_dev: &Dev<Self>, _frames: &mut XmitFrames<'_>, _ctx: &TxContext) {
         build_error!(VTABLE_DEFAULT_ERROR)
     }
 
@@ -758,6 +765,19 @@ pub trait Driver: Sized + 'static {
         build_error!(VTABLE_DEFAULT_ERROR)
     }
 }
+
+/// The context of a device's transmit callbacks ([`Driver::start_xmit`],
+/// [`Driver::xdp_xmit`]): bottom halves are disabled on the current CPU (see [`BhDisabled`]).
+///
+/// # Invariants
+///
+/// Bottom halves (or interrupts) are disabled on the current CPU for as long as the object
+/// exists; only the callbacks' adapters create one, and it is not `Send`.
+pub struct TxContext(NotThreadSafe);
+
+impl super::context::private::Sealed for TxContext {}
+// INVARIANT (of `BhDisabled`): By the type invariants of `TxContext`.
+impl BhDisabled for TxContext {}
 
 /// A device of the link type `T`.
 ///
@@ -839,8 +859,7 @@ impl<T: Driver> Dev<T> {
     /// the device's (`skb->dev`).
     ///
     /// Context: any but hard interrupt or NMI (bottom halves are disabled around the call).
-    pub fn receive_gro(&self, mut skb: SkBuff) {
-        skb.set_dev(self);
+    pub fn receive_gro(&self, skb: SkBuff) {
         #[cfg(CONFIG_GRO_CELLS)]
         // SAFETY: The device's GRO cells live in its private area (`gro`), initialised before
         // the device could be reached and destroyed only in `priv_destructor`, when nobody holds
@@ -848,25 +867,80 @@ impl<T: Driver> Dev<T> {
         // for cells that were never initialised (null). It takes ownership of the skb and wants
         // bottom halves disabled.
         unsafe {
+            let mut skb = skb;
+            skb.set_dev(self);
             bindings::local_bh_disable();
             bindings::gro_cells_receive(&raw mut (*Self::priv_ptr(self)).gro, skb.into_raw());
             bindings::local_bh_enable();
         }
         // Without `CONFIG_GRO_CELLS` (nothing in the kernel selected it) there are no cells.
         #[cfg(not(CONFIG_GRO_CELLS))]
-        skb.rx();
+        skb.rx(self);
     }
 
-    /// Counts a received frame of `len` bytes (`rx_packets`, `rx_bytes` of `ip -s link`).
-    pub fn count_rx(&self, len: u32) {
-        // SAFETY: Devices of `T` use the core's per-CPU `tstats` (set in setup).
+    /// Counts a received frame of `len` bytes (`rx_packets`, `rx_bytes` of `ip -s link`), with
+    /// bottom halves disabled (`_ctx`), as the per-CPU counters want.
+    #[inline]
+    pub fn count_rx(&self, _ctx: &impl BhDisabled, len: u32) {
+        // SAFETY: Devices of `T` use the core's per-CPU `tstats` (set in setup); `_ctx` proves
+        // that this CPU's counters cannot be updated concurrently.
         unsafe { bindings::dev_sw_netstats_rx_add(self.as_raw(), len) };
     }
 
-    /// Counts transmitted frames (`tx_packets`, `tx_bytes` of `ip -s link`).
-    pub fn count_tx(&self, packets: u32, len: u32) {
+    /// Counts transmitted frames (`tx_packets`, `tx_bytes` of `ip -s link`), with bottom halves
+    /// disabled (`_ctx`).
+    #[inline]
+    pub fn count_tx(&self, _ctx: &impl BhDisabled, packets: u32, len: u32) {
         // SAFETY: See `count_rx`.
         unsafe { bindings::dev_sw_netstats_tx_add(self.as_raw(), packets, len) };
+    }
+
+    /// Makes this device an upper device of `lower` (`netdev_upper_dev_link()`): visible in
+    /// `ip link` as `dev@lower`, checked against loops, and found by walks of `lower`'s uppers.
+    ///
+    /// The link belongs to this device: it holds a reference on `lower` and is undone when the
+    /// device is uninitialised (after [`Driver::uninit`], or when [`Driver::registered`]
+    /// failed), so the device is never freed while `lower` still lists it. A device has at
+    /// most one lower device linked so: `EBUSY` for a second; `ENODEV` once the device is being
+    /// unregistered.
+    pub fn link_lower(&self, lower: &Device, extack: &ExtAck, _rtnl: &Rtnl) -> Result {
+        // SAFETY: A device of `T` (type invariants); `state` and `lower` change only under RTNL,
+        // which is held.
+        let p = unsafe { &*Self::priv_ptr(self) };
+        let st = p.state.load(Ordering::Acquire);
+        // SAFETY: `reg_state` changes only under RTNL.
+        let reg = u32::from(unsafe { (*self.as_raw()).reg_state });
+        if st == STATE_UNINIT || reg != bindings::netdev_reg_state_NETREG_REGISTERED {
+            return Err(ENODEV);
+        }
+        if !p.lower.load(Ordering::Relaxed).is_null() {
+            return Err(EBUSY);
+        }
+        // SAFETY: Both devices are valid and RTNL is held.
+        to_result(unsafe {
+            bindings::netdev_upper_dev_link(lower.as_raw(), self.as_raw(), extack.as_raw())
+        })?;
+        // INVARIANT: The link is recorded with the reference the field owns.
+        p.lower.store(
+            ARef::into_raw(ARef::from(lower)).as_ptr().cast(),
+            Ordering::Relaxed,
+        );
+        Ok(())
+    }
+
+    /// Undoes [`Dev::link_lower`], if a lower device is linked; with RTNL held.
+    fn unlink_lower(&self, _rtnl: &Rtnl) {
+        // SAFETY: As in `link_lower`.
+        let p = unsafe { &*Self::priv_ptr(self) };
+        let lower = p.lower.swap(ptr::null_mut(), Ordering::Relaxed);
+        if let Some(lower) = NonNull::new(lower) {
+            // SAFETY: `lower` is the linked lower device, alive by the field's reference, which
+            // passes to the `ARef` that is dropped after the unlink; RTNL is held.
+            unsafe {
+                bindings::netdev_upper_dev_unlink(lower.as_ptr(), self.as_raw());
+                drop(ARef::<Device>::from_raw(lower.cast()));
+            }
+        }
     }
 
     /// Sets the hardware address, as [`Driver::set_mac_address`] does once it accepted it.
@@ -1118,20 +1192,32 @@ impl<T: Driver> Adapter<T> {
                 d.unregister(&rtnl);
                 return Err(e);
             }
+            // Linked, unless `registered` unregistered the device itself (then it stays
+            // uninitialised).
             // SAFETY: See above.
-            unsafe { (*prv).state.store(STATE_LINKED, Ordering::Release) };
+            let _ = unsafe {
+                (*prv).state.compare_exchange(
+                    STATE_INIT,
+                    STATE_LINKED,
+                    Ordering::AcqRel,
+                    Ordering::Acquire,
+                )
+            };
             Ok(0)
         })
     }
 
-    /// Calls [`Driver::uninit`] if the device is linked, once.
+    /// Uninitialises the device, once: calls [`Driver::uninit`] if the device is linked, then
+    /// undoes [`Dev::link_lower`].
     fn uninit_once(d: &Dev<T>, rtnl: &Rtnl) {
         // SAFETY: `d` is a device of `T`; the state only changes under RTNL, which is held.
         let state = unsafe { &(*netdev_priv::<T>(d.as_raw())).state };
-        if state.load(Ordering::Acquire) == STATE_LINKED {
-            state.store(STATE_INIT, Ordering::Release);
-            T::uninit(d, rtnl);
+        match state.swap(STATE_UNINIT, Ordering::AcqRel) {
+            STATE_LINKED => T::uninit(d, rtnl),
+            STATE_UNINIT => return,
+            _ => {}
         }
+        d.unlink_lower(rtnl);
     }
 
     /// # Safety
@@ -1200,7 +1286,9 @@ impl<T: Driver> Adapter<T> {
         // SAFETY: The core passes an skb the driver now owns, for a registered device of `T`.
         let (d, skb) = unsafe { (Self::dev(dev), SkBuff::from_raw(skb)) };
         if let Some(skb) = skb {
-            T::start_xmit(d, skb);
+            // INVARIANT: The core calls `ndo_start_xmit` with bottom halves disabled
+            // (`__dev_queue_xmit()`), or with interrupts disabled (netpoll).
+            T::start_xmit(d, skb, &TxContext(NotThreadSafe));
         }
         bindings::netdev_tx_NETDEV_TX_OK
     }
@@ -1335,7 +1423,8 @@ impl<T: Driver> Adapter<T> {
                 let s = &(*bpf).__bindgen_anon_1.__bindgen_anon_1;
                 (s.prog, ExtAck(s.extack))
             };
-            // SAFETY: A non-null program is valid; the core's reference keeps it alive.
+            // SAFETY: A non-null program is valid, with the reference the core moved to us held
+            // until it is put below, after the callback.
             let p = (!prog.is_null()).then(|| unsafe { Prog::from_raw(prog) });
             T::xdp_setup_prog(d, p, &extack, &rtnl)?;
             if !prog.is_null() {
@@ -1370,7 +1459,8 @@ impl<T: Driver> Adapter<T> {
                 XmitFrames::new(core::slice::from_raw_parts(frames, n as usize)),
             )
         };
-        T::xdp_xmit(d, &mut it);
+        // INVARIANT: `ndo_xdp_xmit` runs in softirq, or with bottom halves disabled.
+        T::xdp_xmit(d, &mut it, &TxContext(NotThreadSafe));
         it.taken() as c_int
     }
 

@@ -8,6 +8,8 @@ pub mod phy;
 pub mod netlink;
 
 #[cfg(all(CONFIG_NET, CONFIG_BPF_SYSCALL))]
+pub mod context;
+#[cfg(all(CONFIG_NET, CONFIG_BPF_SYSCALL))]
 pub mod device;
 #[cfg(all(CONFIG_NET, CONFIG_BPF_SYSCALL))]
 pub mod link;

@@ -33,7 +33,7 @@ use super::{
     device::Device,
     rtnl::Rtnl,
     skb::SkBuff,
-    xdp::{Action, Buff, Prog},
+    xdp::{Action, Buff, RcuProg},
 };
 use crate::{
     bindings,
@@ -91,14 +91,26 @@ impl XdpContext {
     }
 }
 
+impl super::context::private::Sealed for RxContext {}
+// INVARIANT (of `BhDisabled`): By the type invariants of `RxContext`.
+impl super::context::BhDisabled for RxContext {}
+impl super::context::private::Sealed for XdpContext {}
+// INVARIANT (of `BhDisabled`): By the type invariants of `XdpContext`.
+impl super::context::BhDisabled for XdpContext {}
+
 /// What the skb rx handler did with an skb (`rx_handler_result_t`).
-pub enum RxResult {
+///
+/// The skb handed back is processed with a device the handler names or the one it was received
+/// on, whatever device it carried: an owned skb may have been kept from elsewhere.
+pub enum RxResult<'a> {
     /// The handler took the skb (`RX_HANDLER_CONSUMED`).
     Consumed,
-    /// The skb now belongs to another device (set with [`SkBuff::set_dev`]); the core processes
-    /// it again from the start for that device (`RX_HANDLER_ANOTHER`).
-    Another(SkBuff),
-    /// Deliver the skb only to protocol handlers bound to the device exactly
+    /// The skb now belongs to another device, typically an upper device of the lower device it
+    /// came from; the core processes it again from the start for that device
+    /// (`RX_HANDLER_ANOTHER`). Naming the lower device itself would have the core loop on the
+    /// skb forever: such an skb is dropped instead, with a warning.
+    Another(SkBuff, &'a Device),
+    /// Deliver the skb only to protocol handlers bound to the lower device exactly
     /// (`RX_HANDLER_EXACT`).
     Exact(SkBuff),
     /// Process the skb normally on the lower device (`RX_HANDLER_PASS`).
@@ -171,7 +183,7 @@ pub struct XdpRan<'a, 'id> {
 /// information holds the target it chose for this frame.
 pub struct XdpRedirect<'a, 'id> {
     ran: XdpRan<'a, 'id>,
-    prog: &'a Prog,
+    prog: &'a RcuProg,
 }
 
 /// What the program that [`XdpRx::run`] ran returned, with the frame to act on it.
@@ -185,7 +197,7 @@ pub enum Ran<'a, 'id> {
     /// `XDP_REDIRECT`.
     Redirect(XdpRedirect<'a, 'id>),
     /// `XDP_ABORTED` or an action the kernel does not know (given): drop the frame after
-    /// tracing the exception ([`Prog::trace_exception`]).
+    /// tracing the exception ([`RcuProg::trace_exception`]).
     Aborted(XdpRan<'a, 'id>, Action),
 }
 
@@ -256,7 +268,7 @@ impl<'a, 'id> XdpRx<'a, 'id> {
     /// Lets the frame enter `upper` and runs `prog` on it there; returns what the program
     /// returned, with the frame to act on it.
     #[inline]
-    pub fn run<'b>(self, prog: &'b Prog, upper: &'b Device) -> Ran<'b, 'id>
+    pub fn run<'b>(self, prog: &'b RcuProg, upper: &'b Device) -> Ran<'b, 'id>
     where
         'a: 'b,
     {
@@ -389,7 +401,7 @@ impl<'a, 'id> XdpRan<'a, 'id> {
 ///
 /// #[vtable]
 /// impl RxHandler for Observer {
-///     fn handle_skb(&self, skb: SkBuff, _ctx: &RxContext) -> RxResult {
+///     fn handle_skb<'a>(&'a self, skb: SkBuff, _ctx: &'a RxContext) -> RxResult<'a> {
 ///         RxResult::Pass(skb)
 ///     }
 ///
@@ -409,7 +421,7 @@ impl<'a, 'id> XdpRan<'a, 'id> {
 #[vtable]
 pub trait RxHandler: Send + Sync + Sized + 'static {
     /// Handles an skb received on the lower device, in the receive path (`ctx`).
-    fn handle_skb(&self, skb: SkBuff, ctx: &RxContext) -> RxResult;
+    fn handle_skb<'a>(&'a self, skb: SkBuff, ctx: &'a RxContext) -> RxResult<'a>;
 
     /// Handles a frame that the lower driver's XDP program passed, before an skb exists.
     ///
@@ -432,13 +444,13 @@ impl<H: RxHandler> Adapter<H> {
     ) -> bindings::rx_handler_result {
         // SAFETY: The core passes a valid skb, owned by the handler for this call.
         let skb = unsafe { SkBuff::from_raw(*pskb) };
-        let Some(skb) = skb else {
+        let Some(mut skb) = skb else {
             return bindings::rx_handler_result_RX_HANDLER_PASS;
         };
-        let dev = skb.dev().map(|d| d.as_raw());
         // SAFETY: The device an skb is received on is alive while its rx handler runs.
-        let Some(h) = Self::handler(dev.map(|d| unsafe { Device::from_raw(d) })) else {
-            // SAFETY: Ownership goes back to the core.
+        let lower = skb.dev().map(|d| unsafe { Device::from_raw(d.as_raw()) });
+        let (Some(lower), Some(h)) = (lower, Self::handler(lower)) else {
+            // SAFETY: Ownership goes back to the core; `pskb` is valid for the call.
             unsafe { *pskb = skb.into_raw() };
             return bindings::rx_handler_result_RX_HANDLER_PASS;
         };
@@ -447,25 +459,36 @@ impl<H: RxHandler> Adapter<H> {
         let ctx = RxContext {
             guard: rcu::read_lock(),
         };
-        // SAFETY (of writing `*pskb` below): `pskb` is valid for the duration of the call.
-        match h.handle_skb(skb, &ctx) {
-            RxResult::Consumed => bindings::rx_handler_result_RX_HANDLER_CONSUMED,
-            RxResult::Another(skb) => {
-                // SAFETY: See above.
-                unsafe { *pskb = skb.into_raw() };
-                bindings::rx_handler_result_RX_HANDLER_ANOTHER
+        // The core goes on with `*pskb` and its `skb->dev`, which is set here to the device the
+        // result names or to the lower one, whatever the skb handed back carried (it may be one
+        // the handler kept from elsewhere). Both are alive for the rest of this receive: the
+        // lower one as above, a named one by the borrow of the result, which lasts as long as
+        // `ctx`'s read-side critical section, nested in the core's.
+        let (dev, res) = match h.handle_skb(skb, &ctx) {
+            RxResult::Consumed => return bindings::rx_handler_result_RX_HANDLER_CONSUMED,
+            RxResult::Another(s, up) if !core::ptr::eq(up, lower) => {
+                skb = s;
+                (up, bindings::rx_handler_result_RX_HANDLER_ANOTHER)
             }
-            RxResult::Exact(skb) => {
-                // SAFETY: See above.
-                unsafe { *pskb = skb.into_raw() };
-                bindings::rx_handler_result_RX_HANDLER_EXACT
+            RxResult::Another(s, _) => {
+                // Another round on the same device would run this handler on it again, forever.
+                crate::pr_warn_once!("rx handler: RxResult::Another named the lower device\n");
+                drop(s);
+                return bindings::rx_handler_result_RX_HANDLER_CONSUMED;
             }
-            RxResult::Pass(skb) => {
-                // SAFETY: See above.
-                unsafe { *pskb = skb.into_raw() };
-                bindings::rx_handler_result_RX_HANDLER_PASS
+            RxResult::Exact(s) => {
+                skb = s;
+                (lower, bindings::rx_handler_result_RX_HANDLER_EXACT)
             }
-        }
+            RxResult::Pass(s) => {
+                skb = s;
+                (lower, bindings::rx_handler_result_RX_HANDLER_PASS)
+            }
+        };
+        skb.set_dev(dev);
+        // SAFETY: `pskb` is valid for the duration of the call; ownership goes back to the core.
+        unsafe { *pskb = skb.into_raw() };
+        res
     }
 
     /// # Safety

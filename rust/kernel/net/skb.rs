@@ -6,6 +6,13 @@
 //! transmit) or frees it. Dropping an [`SkBuff`] frees it as a drop (`kfree_skb()`, visible to
 //! drop monitors); [`SkBuff::consume`] frees it as consumed.
 //!
+//! An owned skb may be kept anywhere and for any time (it is `Send` and `'static`), longer than
+//! any device lives, and `skb->dev` holds no reference. So an [`SkBuff`] never relies on the
+//! device it carries: every call that hands it on names the device it goes to
+//! ([`SkBuff::xmit`], [`SkBuff::rx`], [`SkBuff::receive`]), borrowed, which proves the device
+//! alive for the call; the stack's own rules then cover the skb's queues (the device's queues
+//! and the backlog are purged when it is unregistered).
+//!
 //! C header: [`include/linux/skbuff.h`](srctree/include/linux/skbuff.h)
 
 use super::device::{Device, MacAddr, ETH_ALEN};
@@ -91,11 +98,12 @@ impl SkBuff {
         }
     }
 
-    /// Sets the device the skb belongs to, as a stacked device does to hand a received frame to
-    /// an upper device or to send one through its lower device.
-    pub fn set_dev(&mut self, dev: &Device) {
-        // SAFETY: The skb is owned; the device outlives the skb's processing in the contexts
-        // (receive, transmit) where the stack keeps devices alive.
+    /// Sets the device the skb belongs to. Only for a hand-off that follows at once, in this
+    /// crate: `dev` is alive for the caller's borrow only, and the skb may outlive it.
+    #[inline]
+    pub(crate) fn set_dev(&mut self, dev: &Device) {
+        // SAFETY: The skb is owned. Writing the pointer is always allowed; what it is used for is
+        // the caller's concern (see above).
         unsafe {
             (*self.as_raw())
                 .__bindgen_anon_1
@@ -157,24 +165,31 @@ impl SkBuff {
         unsafe { Self::from_raw(c) }.ok_or(ENOMEM)
     }
 
-    /// Passes a received skb to the stack from the receive path (`netif_receive_skb()`), which
-    /// `_ctx` proves. Elsewhere use [`SkBuff::rx`].
-    pub fn receive(self, _ctx: &super::rx_handler::RxContext) {
+    /// Passes an skb received on `dev` to the stack from the receive path
+    /// (`netif_receive_skb()`), which `_ctx` proves. Elsewhere use [`SkBuff::rx`].
+    pub fn receive(mut self, dev: &Device, _ctx: &super::rx_handler::RxContext) {
+        self.set_dev(dev);
         // SAFETY: Ownership passes to the stack; the function wants the receive path (bottom
-        // halves disabled, RCU), which `_ctx` proves.
+        // halves disabled, RCU), which `_ctx` proves, and processes the skb before it returns,
+        // while `dev` is borrowed.
         unsafe { bindings::netif_receive_skb(self.into_raw()) };
     }
 
-    /// Queues a received skb to the stack's backlog (`netif_rx()`); any context.
-    pub fn rx(self) {
-        // SAFETY: Ownership passes to the stack.
+    /// Queues an skb received on `dev` to the stack's backlog (`netif_rx()`); any context.
+    pub fn rx(mut self, dev: &Device) {
+        self.set_dev(dev);
+        // SAFETY: Ownership passes to the stack. `dev` is alive now; the backlog drops the skbs
+        // of a device that is being unregistered (`flush_backlog()`, and `enqueue_to_backlog()`
+        // refuses a device that is not running).
         unsafe { bindings::netif_rx(self.into_raw()) };
     }
 
-    /// Transmits the skb through its device (`dev_queue_xmit()`). The skb is consumed whatever
-    /// the result.
-    pub fn xmit(self) -> Result {
-        // SAFETY: Ownership passes to the stack, which frees the skb on error too.
+    /// Transmits the skb through `dev` (`dev_queue_xmit()`). The skb is consumed whatever the
+    /// result.
+    pub fn xmit(mut self, dev: &Device) -> Result {
+        self.set_dev(dev);
+        // SAFETY: Ownership passes to the stack, which frees the skb on error too. `dev` is alive
+        // now; the skbs that its queues keep are purged when it is unregistered.
         let ret = unsafe { bindings::dev_queue_xmit(self.into_raw()) };
         // NET_XMIT_SUCCESS and NET_XMIT_CN count as sent, as `dev_xmit_complete()` has it.
         if ret == 0 || ret == bindings::NET_XMIT_CN as i32 {

@@ -8,25 +8,9 @@
 //!
 //! C header: [`include/linux/u64_stats_sync.h`](srctree/include/linux/u64_stats_sync.h)
 
-use super::rx_handler::{RxContext, XdpContext};
+use super::context::BhDisabled;
 use crate::{bindings, cpu::nr_cpu_ids, prelude::*};
 use core::{mem::offset_of, ptr::NonNull};
-
-mod private {
-    pub trait Sealed {}
-}
-
-/// A context in which bottom halves are disabled on the current CPU for as long as the object
-/// lives: the receive path's contexts, [`RxContext`] and [`XdpContext`]. Updates made in it
-/// need not disable them again ([`PcpuCounters::add_in`]).
-///
-/// Sealed: only the contexts of this crate, whose invariants say so, implement it.
-pub trait BhDisabled: private::Sealed {}
-
-impl private::Sealed for RxContext {}
-impl BhDisabled for RxContext {}
-impl private::Sealed for XdpContext {}
-impl BhDisabled for XdpContext {}
 
 /// One CPU's counters, as drivers keep theirs (`struct pcpu_dstats` and the like): `u64`
 /// counters with a `u64_stats_sync`, which lets readers see each counter whole on 32-bit

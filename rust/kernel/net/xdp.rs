@@ -2,8 +2,9 @@
 
 //! XDP: programs, buffers and frames.
 //!
-//! - [`Prog`]: a reference-counted XDP program (`struct bpf_prog`), and [`ProgSlot`], where a
-//!   device publishes its program for the receive path under RCU.
+//! - [`Prog`]: a reference-counted XDP program (`struct bpf_prog`); [`ProgSlot`], where a
+//!   device publishes its program for the receive path under RCU; and [`RcuProg`], a program as
+//!   a reader of a slot sees it, which can be run but holds no reference.
 //! - [`Buff`]: a frame being processed in a driver's receive path (`struct xdp_buff`).
 //! - [`Frame`]: an owned frame redirected to a device (`struct xdp_frame`), as `ndo_xdp_xmit`
 //!   receives them.
@@ -85,15 +86,19 @@ impl Action {
     }
 }
 
-/// An XDP program.
+/// An XDP program that a reference count keeps alive.
+///
+/// Only reached through an owned reference ([`ARef<Prog>`]) or a borrow of one, so that taking
+/// another reference (`ARef::from(&Prog)`, `bpf_prog_inc()`) counts up from at least one. What
+/// a reader of a [`ProgSlot`] sees is an [`RcuProg`] instead, which may already be on its way to
+/// being freed. Everything a program can do is on [`RcuProg`], which `Prog` dereferences to.
 ///
 /// # Invariants
 ///
-/// The wrapped `struct bpf_prog` is a valid, loaded program, alive while a reference exists
-/// (shared references are only created where the program is pinned by a reference count or by an
-/// RCU read-side critical section: programs are freed after a grace period).
+/// The wrapped `struct bpf_prog` is a valid, loaded program, and a reference on it is held for
+/// as long as a `&Prog` to it exists.
 #[repr(transparent)]
-pub struct Prog(Opaque<bindings::bpf_prog>);
+pub struct Prog(RcuProg);
 
 // SAFETY: A loaded program is immutable and may be run and referenced from any thread.
 unsafe impl Send for Prog {}
@@ -101,16 +106,29 @@ unsafe impl Send for Prog {}
 unsafe impl Sync for Prog {}
 
 // SAFETY: `bpf_prog_inc` and `bpf_prog_put` maintain the program's reference count; the program
-// is freed (after an RCU grace period) only when it drops to zero.
+// is freed (after an RCU grace period) only when it drops to zero. `inc_ref` is called on a
+// `&Prog`, for which a reference is held by the type invariants, so it never counts up from
+// zero.
 unsafe impl AlwaysRefCounted for Prog {
+    #[inline]
     fn inc_ref(&self) {
-        // SAFETY: The program is valid by the type invariants.
+        // SAFETY: The program is valid and its count at least one, by the type invariants.
         unsafe { bindings::bpf_prog_inc(self.as_raw()) };
     }
 
+    #[inline]
     unsafe fn dec_ref(obj: NonNull<Self>) {
         // SAFETY: The caller owns a reference.
         unsafe { bindings::bpf_prog_put(obj.cast().as_ptr()) };
+    }
+}
+
+impl core::ops::Deref for Prog {
+    type Target = RcuProg;
+
+    #[inline]
+    fn deref(&self) -> &RcuProg {
+        &self.0
     }
 }
 
@@ -119,17 +137,13 @@ impl Prog {
     ///
     /// # Safety
     ///
-    /// `ptr` must point to a valid program that stays alive for `'a`.
+    /// `ptr` must point to a valid program on which a reference is held for all of `'a`: an
+    /// RCU read-side critical section alone is not enough (see [`RcuProg::from_raw`]).
     #[inline]
     pub unsafe fn from_raw<'a>(ptr: *mut bindings::bpf_prog) -> &'a Prog {
-        // SAFETY: `Prog` is a transparent wrapper of `struct bpf_prog`.
+        // SAFETY: `Prog` is a transparent wrapper of `struct bpf_prog`; the caller guarantees the
+        // reference that the type invariants want.
         unsafe { &*ptr.cast() }
-    }
-
-    /// Returns the raw pointer.
-    #[inline]
-    pub fn as_raw(&self) -> *mut bindings::bpf_prog {
-        self.0.get()
     }
 
     /// Accepts a program to run on received frames as `dev_xdp_attach()` would attach it to a
@@ -184,6 +198,74 @@ impl Prog {
         let p = crate::error::from_err_ptr(unsafe { bindings::bpf_prog_by_id(id) })?;
         // SAFETY: `p` is a valid program whose reference we own.
         Self::check_attachable(unsafe { ARef::from_raw(NonNull::new(p).ok_or(ENOENT)?.cast()) })
+    }
+}
+
+/// An XDP program seen inside an RCU read-side critical section, as a [`ProgSlot`] lends it.
+///
+/// It can be run and inspected for as long as it is borrowed, but it holds no reference: the
+/// slot may have dropped its own since, and the program is then freed after the grace period.
+/// To keep it, take a reference with [`RcuProg::try_get`], which fails for such a program.
+///
+/// # Invariants
+///
+/// The wrapped `struct bpf_prog` is a valid, loaded program whose memory stays valid for as
+/// long as a `&RcuProg` to it exists (a reference on it is held, or the borrow lasts no longer
+/// than an RCU read-side critical section that began while one was).
+#[repr(transparent)]
+pub struct RcuProg(Opaque<bindings::bpf_prog>);
+
+// SAFETY: A loaded program is immutable and may be run from any thread.
+unsafe impl Send for RcuProg {}
+// SAFETY: See above.
+unsafe impl Sync for RcuProg {}
+
+impl RcuProg {
+    /// Creates a borrow from a raw pointer.
+    ///
+    /// # Safety
+    ///
+    /// `ptr` must point to a valid program that was referenced when the caller's RCU read-side
+    /// critical section began (or is referenced for all of `'a`), and `'a` must not outlive
+    /// that critical section.
+    #[inline]
+    pub unsafe fn from_raw<'a>(ptr: *mut bindings::bpf_prog) -> &'a RcuProg {
+        // SAFETY: `RcuProg` is a transparent wrapper of `struct bpf_prog`; the caller guarantees
+        // its lifetime.
+        unsafe { &*ptr.cast() }
+    }
+
+    /// Returns the raw pointer.
+    #[inline]
+    pub fn as_raw(&self) -> *mut bindings::bpf_prog {
+        self.0.get()
+    }
+
+    /// Takes a reference on the program, unless its last one was dropped already
+    /// (`bpf_prog_inc_not_zero()`): then the program is being freed and `None` is returned.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use kernel::net::{rtnl, xdp::ProgSlot};
+    /// use kernel::sync::rcu;
+    ///
+    /// // An empty slot lends nothing; a published program is lent as an `RcuProg`, and a
+    /// // reference taken with `try_get` keeps it beyond the read-side critical section.
+    /// let slot = ProgSlot::new();
+    /// let g = rcu::read_lock();
+    /// assert!(slot.get(&g).and_then(|p| p.try_get()).is_none());
+    /// ```
+    #[inline]
+    pub fn try_get(&self) -> Option<ARef<Prog>> {
+        // SAFETY: The program's memory is valid by the type invariants; the function counts up
+        // only from a non-zero count, and returns the program with a new reference or an error.
+        let p = unsafe { bindings::bpf_prog_inc_not_zero(self.as_raw()) };
+        if crate::error::from_err_ptr(p).is_err() {
+            return None;
+        }
+        // SAFETY: `p` is the program, with a reference now owned by the caller.
+        NonNull::new(p).map(|p| unsafe { ARef::from_raw(p.cast()) })
     }
 
     /// Returns the program's id, as `bpftool prog` and `ip link` show it.
@@ -260,13 +342,15 @@ impl ProgSlot {
         }
     }
 
-    /// Returns the current program for the duration of the RCU read-side critical section.
+    /// Returns the current program for the duration of the RCU read-side critical section. It
+    /// holds no reference: keep it with [`RcuProg::try_get`].
     #[inline]
-    pub fn get<'a>(&'a self, _guard: &'a rcu::Guard) -> Option<&'a Prog> {
+    pub fn get<'a>(&'a self, _guard: &'a rcu::Guard) -> Option<&'a RcuProg> {
         let p = self.ptr.load(Ordering::Acquire);
-        // SAFETY: A non-null `p` is a program this slot held a reference on when it was loaded;
-        // even if replaced since, it is freed only after the grace period `_guard` delays.
-        (!p.is_null()).then(|| unsafe { Prog::from_raw(p) })
+        // SAFETY: A non-null `p` is a program this slot held a reference on when it was loaded,
+        // inside the critical section of `_guard`; even if replaced since, it is freed only
+        // after the grace period `_guard` delays, and the borrow ends with `_guard`.
+        (!p.is_null()).then(|| unsafe { RcuProg::from_raw(p) })
     }
 
     /// Returns whether a program is attached.
@@ -416,9 +500,9 @@ impl Frame {
         self.len() == 0
     }
 
-    /// Builds an skb around the frame's memory for transmitting it through `dev`, with the data
-    /// starting at the Ethernet header. Returns `None` if no skb could be allocated (the frame is
-    /// then freed).
+    /// Builds an skb around the frame's memory for transmitting it through `dev`
+    /// ([`SkBuff::xmit`]), with the data starting at the Ethernet header. Returns `None` if no
+    /// skb could be allocated (the frame is then freed).
     pub fn into_xmit_skb(self, dev: &Device) -> Option<SkBuff> {
         let f = self.ptr.as_ptr();
         // SAFETY: The frame is valid and owned; on success its memory belongs to the skb.
@@ -484,22 +568,29 @@ impl Iterator for XmitFrames<'_> {
 /// what it returned, and returns the action with the skb if it is still the caller's, which
 /// is the case for [`Action::Pass`] only.
 ///
-/// The program sees the frame as received on `skb`'s device (set it first). It runs in the
-/// receive path (`_ctx`: bottom halves disabled, inside an RCU read-side critical section), as
-/// the program and its redirect information require.
+/// The program sees the frame as received on `dev`, which becomes the skb's device. It runs in
+/// the receive path (`_ctx`: bottom halves disabled, inside an RCU read-side critical section),
+/// as the program and its redirect information require.
 ///
 /// Generic XDP may reallocate the skb's head, which must not happen to a shared skb (pktgen,
 /// for one, sends skbs it keeps a reference to): a shared `skb` is first replaced by a clone
 /// ([`SkBuff::unshare`]). If that fails the skb is freed without running the program, and the
 /// result is [`Action::Drop`].
-pub fn run_generic(prog: &Prog, skb: SkBuff, _ctx: &RxContext) -> (Action, Option<SkBuff>) {
-    let Some(skb) = skb.unshare() else {
+pub fn run_generic(
+    prog: &RcuProg,
+    skb: SkBuff,
+    dev: &Device,
+    _ctx: &RxContext,
+) -> (Action, Option<SkBuff>) {
+    let Some(mut skb) = skb.unshare() else {
         return (Action::Drop, None);
     };
+    skb.set_dev(dev);
     let mut raw = skb.into_raw();
-    // SAFETY: `raw` is an owned, unshared skb; `_ctx` proves the receive path. The function
-    // consumes the skb unless the action is XDP_PASS, and may replace it by a copy, written
-    // back to `raw`.
+    // SAFETY: `raw` is an owned, unshared skb of `dev`, which is alive for the call; `_ctx`
+    // proves the receive path. The function consumes the skb unless the action is XDP_PASS (a
+    // TX or redirect is done before it returns), and may replace it by a copy, written back to
+    // `raw`.
     let act = Action::from_raw(unsafe { bindings::do_xdp_generic_act(prog.as_raw(), &mut raw) });
     if act == Action::Pass {
         // SAFETY: On XDP_PASS the caller owns the (possibly new) skb.

@@ -13,14 +13,14 @@ use core::sync::atomic::{AtomicUsize, Ordering};
 use kernel::{
     net::{
         device::Net,
-        link::{self, Dev, ExtAck, NewDevice, NewLinkParams},
+        link::{self, Dev, ExtAck, NewDevice, NewLinkParams, TxContext},
         rtnl::{self, Rtnl},
         rx_handler::{self, RxContext, RxHandler, RxResult, XdpRx, XdpVerdict},
         skb::SkBuff,
         xdp::{Prog, ProgSlot},
     },
     prelude::*,
-    sync::{aref::ARef, Arc},
+    sync::{aref::ARef, rcu, Arc},
 };
 
 module! {
@@ -86,7 +86,7 @@ impl link::Driver for TestLink {
         }))
     }
 
-    fn start_xmit(_dev: &Dev<Self>, skb: SkBuff) {
+    fn start_xmit(_dev: &Dev<Self>, skb: SkBuff, _ctx: &TxContext) {
         skb.consume();
     }
 
@@ -117,7 +117,7 @@ impl link::Driver for SameKind {
         Ok(Ok::<_, Error>(KVec::new()))
     }
 
-    fn start_xmit(_dev: &Dev<Self>, skb: SkBuff) {
+    fn start_xmit(_dev: &Dev<Self>, skb: SkBuff, _ctx: &TxContext) {
         skb.consume();
     }
 }
@@ -153,7 +153,7 @@ impl link::Driver for SelfUnreg {
         let _ = dev.unregister(rtnl);
     }
 
-    fn start_xmit(_dev: &Dev<Self>, skb: SkBuff) {
+    fn start_xmit(_dev: &Dev<Self>, skb: SkBuff, _ctx: &TxContext) {
         skb.consume();
     }
 }
@@ -162,7 +162,7 @@ struct TestHandler;
 
 #[vtable]
 impl RxHandler for TestHandler {
-    fn handle_skb(&self, skb: SkBuff, _ctx: &RxContext) -> RxResult {
+    fn handle_skb<'a>(&'a self, skb: SkBuff, _ctx: &'a RxContext) -> RxResult<'a> {
         RxResult::Pass(skb)
     }
 
@@ -264,6 +264,12 @@ mod tests {
             check!(!slot.is_set());
             check!(slot.replace(Some(prog.clone()), &rtnl).is_none());
             check_eq!(slot.id(), Some(prog.id()));
+            // A reader keeps the published program only by taking a reference of its own.
+            let kept = {
+                let g = rcu::read_lock();
+                slot.get(&g).and_then(|p| p.try_get())
+            };
+            check_eq!(kept.map(|p| p.id()), Some(prog.id()));
             let old = slot.replace(None, &rtnl).ok_or(EINVAL)?;
             check_eq!(old.id(), prog.id());
             check!(!slot.is_set());

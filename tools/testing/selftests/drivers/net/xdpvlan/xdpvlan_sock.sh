@@ -29,6 +29,13 @@
 # receives xdp_frames that h1's ndo_xdp_xmit sends it (veth_xdp_rcv_one),
 # because the hop forwards with XDP_REDIRECT.
 #
+# Frames that the native path cannot take whole go by the skb path even in
+# mode "native", intact: SCTP with its CRC32c left to the device (veth offers
+# NETIF_F_SCTP_CRC; an Internet checksum written over it would make the
+# receiver drop every packet), and frames of a VLAN device on the peer (veth
+# offers VLAN TX offload: the tag is in the skb, not in the data, and must
+# reach the VLAN device on xl1).
+#
 # Cases on the native path: TCP 4 MiB, UDP 500 x 1200 B and 500 x 64 B, ping,
 # to L1 and to L2; TCP (1 MiB) and UDP again with XDP_PASS programs on xl1 and
 # xl2; XDP_TX at xl1 (UDP echoed back to the peer by xs_reflect); XDP_REDIRECT
@@ -60,7 +67,7 @@ MOD=${XDPVLAN_KO:-$DIR/../../../../../../drivers/net/xdpvlan/xdpvlan.ko}
 PROGS=/sys/fs/bpf/xs_progs
 MAPS=/sys/fs/bpf/xs_maps
 NETNS="xs_peer xs_c1 xs_c2 xs_r xs_peer2 xs_hop xs_d1 xs_d2"
-PLAN=27
+PLAN=29
 # XDP frames that case_leak_frames sends (as many as leak_pktgen's skbs: in
 # the debug guest, with other guests on the host, 100000 took 617 s).
 LEAK_FRAMES=${XS_LEAK_FRAMES:-20000}
@@ -71,6 +78,7 @@ MODE_BROKEN=
 TCP_BYTES=$((4 << 20))
 TCP_WRITE=65536
 UDP_N=500
+SCTP_BYTES=$((256 << 10))
 ECHO_N=200
 ECHO_SIZE=512
 MTU_BIG=9000
@@ -88,6 +96,7 @@ MAC_H1=02:79:00:00:00:13 MAC_T0=02:79:00:00:00:14
 MAC_YL1=02:79:00:00:01:11 MAC_YL2=02:79:00:00:01:12
 IP_P0=10.79.0.1 IP_XL1=10.79.0.2 IP_XL2=10.79.0.3 IP_SR1=10.79.0.2
 IP_Q0=10.79.0.11 IP_YL1=10.79.0.12 IP_YL2=10.79.0.13
+IP_P0V=10.79.10.1 IP_XL1V=10.79.10.2
 
 # The targets: netns, address, the uppers a frame for it passes (netns:dev),
 # the peer that sends to it, and a name for the KTAP lines.
@@ -324,6 +333,53 @@ case_ping() { # MODE TARGET
 	result "$desc"
 }
 
+# case_sctp MODE: SCTP_BYTES over an SCTP association to L1: intact, by the
+# skb path on xl1 whatever the mode, and no SCTP checksum errors.
+case_sctp() {
+	local m=$1 n=$SCTP_BYTES b a desc
+	desc="$1: SCTP $((n >> 10)) KiB to L1 (xl1), CRC32c left to veth, by the skb path, intact"
+	can_run "$desc" || return
+	begin "$(target_ns L1)" "${T_CHAIN[L1]}"
+	b=$(sctp_csum_errors xs_c1)
+	tcp_run xs_peer xs_c1 "$IP_XL1" "$n" $TCP_WRITE sctp
+	a=$(sctp_csum_errors xs_c1)
+	[ "$a" = "$b" ] || fail "xs_c1: SctpChecksumErrors went from $b to $a"
+	finish skb 0 $((n / 1500))
+	result "$desc"
+}
+
+# sctp_csum_errors NETNS: SctpChecksumErrors of NETNS.
+sctp_csum_errors() {
+	in_ns "$1" awk '$1 == "SctpChecksumErrors" { print $2 }' /proc/net/sctp/snmp
+}
+
+# case_vlan MODE: UDP through VLAN 10 on p0 and on xl1: intact, received by
+# the VLAN device on xl1, by the skb path on xl1 whatever the mode.
+case_vlan() {
+	local m=$1 rx0 rx1 desc="$1: UDP $UDP_N x 1200 B over VLAN 10 to L1 (xl1.10), tag kept, intact"
+	can_run "$desc" || return
+	begin "$(target_ns L1)" "${T_CHAIN[L1]}"
+	if ! step ip -n xs_peer link add link p0 name p0.10 type vlan id 10 ||
+		! step ip -n xs_c1 link add link xl1 name xl1.10 type vlan id 10 ||
+		! step ip -n xs_peer addr add $IP_P0V/24 dev p0.10 ||
+		! step ip -n xs_c1 addr add $IP_XL1V/24 dev xl1.10 ||
+		! step ip -n xs_peer link set p0.10 up || ! step ip -n xs_c1 link set xl1.10 up ||
+		! step neigh xs_peer p0.10 $IP_XL1V $MAC_XL1 ||
+		! step neigh xs_c1 xl1.10 $IP_P0V $MAC_P0; then
+		fail "cannot set up VLAN 10"
+	else
+		rx0=$(in_ns xs_c1 cat /sys/class/net/xl1.10/statistics/rx_packets)
+		udp_run xs_peer xs_c1 "$IP_XL1V" - $UDP_N 1200
+		rx1=$(in_ns xs_c1 cat /sys/class/net/xl1.10/statistics/rx_packets)
+		[ $((rx1 - rx0)) -ge $UDP_N ] ||
+			fail "xl1.10: received $((rx1 - rx0)) packets, fewer than $UDP_N"
+	fi
+	finish skb 0 $UDP_N
+	ip -n xs_peer link del p0.10 2>/dev/null
+	ip -n xs_c1 link del xl1.10 2>/dev/null
+	result "$desc"
+}
+
 # expect_prog_pass MIN: the programs on the uppers of CHAIN passed MIN frames
 # or more.
 expect_prog_pass() {
@@ -528,6 +584,8 @@ for m in native skb; do
 		case_udp $m $t 64
 		case_ping $m $t
 	done
+	case_sctp $m
+	case_vlan $m
 	# The same cases with upper programs: 1 MiB.
 	TCP_N=$((1 << 20))
 	why=

@@ -4,6 +4,8 @@
 
   xv_sock.py tcp-recv ADDR PORT READYFILE
   xv_sock.py tcp-send ADDR PORT NBYTES WRITESIZE
+  xv_sock.py sctp-recv ADDR PORT READYFILE
+  xv_sock.py sctp-send ADDR PORT NBYTES WRITESIZE
   xv_sock.py udp-recv ADDR PORT N SIZE READYFILE [IDLE [TOTAL]]
   xv_sock.py udp-send ADDR PORT N SIZE [fast]
   xv_sock.py udp-ping ADDR PORT N SIZE
@@ -16,6 +18,8 @@ happened, else 1 (a timeout included); bad arguments exit 2.
   tcp-send  connects, sends NBYTES of a fixed pseudo-random stream in writes of
             WRITESIZE, shuts its side down and waits for the peer's EOF:
             'bytes=N sha256=HEX' (of what it sent)
+  sctp-*    the same over an SCTP association (one-to-one socket), whose
+            CRC32c the sender's stack may leave to the device
   udp-recv  binds ADDR:PORT, creates READYFILE, receives until N distinct
             datagrams of SIZE bytes arrived, or IDLE s (default 30) passed
             without one once the first arrived, or TOTAL s (default 300)
@@ -96,11 +100,15 @@ def tcp_stream(nbytes):
     return shake_256(SEED + b' tcp').digest(nbytes)
 
 
-def tcp_recv(addr, port, readyfile):
+# IPPROTO_SCTP, which _socket may not name.
+SCTP = getattr(socket, 'IPPROTO_SCTP', 132)
+
+
+def tcp_recv(addr, port, readyfile, proto=0):
     h = sha256()
     n = 0
     ok = False
-    ls = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    ls = socket.socket(socket.AF_INET, socket.SOCK_STREAM, proto)
     ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         ls.bind((addr, port))
@@ -112,7 +120,7 @@ def tcp_recv(addr, port, readyfile):
         except TimeoutError:
             print('bytes=0 sha256=none error=accept_timeout')
             return 1
-        c = socket.socket(fileno=fd)
+        c = socket.socket(socket.AF_INET, socket.SOCK_STREAM, proto, fileno=fd)
         deadline = time.monotonic() + TCP_TOTAL
         try:
             while True:
@@ -141,11 +149,11 @@ def tcp_recv(addr, port, readyfile):
     return 0 if ok else 1
 
 
-def tcp_send(addr, port, nbytes, wsize):
+def tcp_send(addr, port, nbytes, wsize, proto=0):
     data = tcp_stream(nbytes)
     digest = sha256(data).hexdigest()
     sent = 0
-    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM, proto)
     try:
         s.settimeout(CONNECT_TIMEOUT)
         try:
@@ -317,6 +325,10 @@ def main(argv):
             return tcp_recv(a[0], int(a[1]), a[2])
         if cmd == 'tcp-send' and len(a) == 4:
             return tcp_send(a[0], int(a[1]), int(a[2]), int(a[3]))
+        if cmd == 'sctp-recv' and len(a) == 3:
+            return tcp_recv(a[0], int(a[1]), a[2], SCTP)
+        if cmd == 'sctp-send' and len(a) == 4:
+            return tcp_send(a[0], int(a[1]), int(a[2]), int(a[3]), SCTP)
         if cmd == 'udp-recv' and 5 <= len(a) <= 7:
             n, size = int(a[2]), int(a[3])
             if size < UDP_MIN or size > 65507:

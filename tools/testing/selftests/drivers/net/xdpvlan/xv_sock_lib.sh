@@ -299,29 +299,29 @@ finish() {
 	msg "$((SECONDS - CASE_T0)) s"
 }
 
-# tcp_run PEER_NS TARGET_NS ADDR NBYTES WRITESIZE: NBYTES over TCP from
-# PEER_NS to a listener on ADDR in TARGET_NS; fails unless the receiver read
-# exactly what the sender sent.
+# tcp_run PEER_NS TARGET_NS ADDR NBYTES WRITESIZE [PROTO]: NBYTES over TCP
+# (or PROTO sctp) from PEER_NS to a listener on ADDR in TARGET_NS; fails
+# unless the receiver read exactly what the sender sent.
 tcp_run() {
-	local pns=$1 tns=$2 addr=$3 n=$4 w=$5 port=$((NEXT_PORT++)) r s pid sl rl
-	r=$TMP/$((++RUN))-tcp-recv s=$TMP/$RUN-tcp-send
-	py_bg "$tns" "$r" tcp-recv "$addr" "$port" "$r.ready"
+	local pns=$1 tns=$2 addr=$3 n=$4 w=$5 p=${6:-tcp} port=$((NEXT_PORT++)) r s pid sl rl
+	r=$TMP/$((++RUN))-$p-recv s=$TMP/$RUN-$p-send
+	py_bg "$tns" "$r" "$p-recv" "$addr" "$port" "$r.ready"
 	pid=$REPLY
 	if ! wait_ready "$r.ready" "$pid"; then
 		stop_py "$pid" 0
-		fail "TCP receiver in $tns: not listening: $(first_line "$r")"
+		fail "$p receiver in $tns: not listening: $(first_line "$r")"
 		return
 	fi
 	# The receiver ends at EOF; after a failed sender there is none.
-	if py_fg "$pns" "$s" tcp-send "$addr" "$port" "$n" "$w"; then
+	if py_fg "$pns" "$s" "$p-send" "$addr" "$port" "$n" "$w"; then
 		stop_py "$pid" 20
 	else
 		stop_py "$pid" 1
 	fi
 	sl=$(first_line "$s") rl=$(first_line "$r")
 	if ! [[ "$sl" =~ ^bytes=$n\ sha256=[0-9a-f]{64}$ ]] || [ "$rl" != "$sl" ]; then
-		fail "TCP $n bytes to $addr: sender: $sl"
-		fail "TCP $n bytes to $addr: receiver: $rl"
+		fail "$p $n bytes to $addr: sender: $sl"
+		fail "$p $n bytes to $addr: receiver: $rl"
 	fi
 }
 

@@ -6,7 +6,7 @@ struct Fine;
 
 #[vtable]
 impl RxHandler for Fine {
-    fn handle_skb(&self, skb: SkBuff, _ctx: &RxContext) -> RxResult {
+    fn handle_skb<'a>(&'a self, skb: SkBuff, _ctx: &'a RxContext) -> RxResult<'a> {
         RxResult::Pass(skb)
     }
     fn handle_xdp<'a, 'id>(&'a self, xdp: XdpRx<'a, 'id>) -> XdpVerdict<'id> {
@@ -26,8 +26,17 @@ fn first_upper(lower: &Device) -> Option<ARef<Device>> {
     lower.uppers(&g).next().map(ARef::from)
 }
 
-fn generic(p: &Prog, skb: SkBuff, ctx: &RxContext) {
-    let _ = kernel::net::xdp::run_generic(p, skb, ctx);
+fn generic(p: &Prog, skb: SkBuff, dev: &Device, ctx: &RxContext) {
+    let _ = kernel::net::xdp::run_generic(p, skb, dev, ctx);
+}
+
+fn keep_prog(slot: &ProgSlot) -> Option<ARef<Prog>> {
+    let g = rcu::read_lock();
+    slot.get(&g).and_then(|p| p.try_get())
+}
+
+fn send(skb: SkBuff, dev: &Device) -> Result {
+    skb.xmit(dev)
 }
 
 fn newlink_addr(dev: &NewDevice<'_>) -> bool {

@@ -6,7 +6,7 @@ struct Keeper(Mutex<Option<XdpVerdict<'static>>>);
 
 #[vtable]
 impl RxHandler for Keeper {
-    fn handle_skb(&self, skb: SkBuff, _ctx: &RxContext) -> RxResult {
+    fn handle_skb<'a>(&'a self, skb: SkBuff, _ctx: &'a RxContext) -> RxResult<'a> {
         RxResult::Pass(skb)
     }
     fn handle_xdp<'a, 'id>(&'a self, xdp: XdpRx<'a, 'id>) -> XdpVerdict<'id> {

@@ -6,7 +6,7 @@ struct Borrowing<'a>(&'a u32);
 
 #[vtable]
 impl<'a> RxHandler for Borrowing<'a> {
-    fn handle_skb(&self, skb: SkBuff, _ctx: &RxContext) -> RxResult {
+    fn handle_skb<'b>(&'b self, skb: SkBuff, _ctx: &'b RxContext) -> RxResult<'b> {
         RxResult::Pass(skb)
     }
 }

@@ -2,6 +2,6 @@
 // Generic XDP cannot run outside the receive path.
 // expect: E0061
 
-fn f(p: &Prog, skb: SkBuff) {
-    let _ = kernel::net::xdp::run_generic(p, skb);
+fn f(p: &Prog, skb: SkBuff, dev: &Device) {
+    let _ = kernel::net::xdp::run_generic(p, skb, dev);
 }
