@@ -16,9 +16,22 @@ for src in $(find "$st" -name '*.bpf.c' | sort); do
 			die "BPF build of $src failed"
 	fi
 done
+# Since 6.13 kbuild runs an external module's build in the module's own
+# directory, where the $(wildcard include/config/FOO) dependencies that fixdep
+# recorded find nothing: a module is not rebuilt when only the kernel's
+# configuration changed, and a C module then keeps the struct layouts of the
+# old one (a new CONFIG_VLAN_8021Q moves every field of struct net_device after
+# vlan_info). So a module is cleaned whenever the configuration it was built
+# against differs from the kernel's (recorded beside the kernel build).
+conf=$build/include/config/auto.conf
 for kb in $(find "$st" -name Kbuild | sort); do
 	dir=$(dirname "$kb")
+	stamp=$build/extmod-$(echo "${dir#"$XDPRX_TOP"/}" | tr / _).conf
+	if ! cmp -s "$conf" "$stamp"; then
+		make -s -C "$build" M="$dir" LLVM="$XDPRX_LLVM" clean >/dev/null 2>&1 || :
+	fi
 	log "module ${dir#"$XDPRX_TOP"/}"
 	make -s -C "$build" M="$dir" LLVM="$XDPRX_LLVM" modules >"$build/extmod.log" 2>&1 ||
 		{ cat "$build/extmod.log" >&2; die "module build in $dir failed"; }
+	cp "$conf" "$stamp"
 done

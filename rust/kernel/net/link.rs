@@ -334,6 +334,9 @@ pub mod xdp_features {
     pub const REDIRECT: u32 = bindings::netdev_xdp_act_NETDEV_XDP_ACT_REDIRECT;
     /// It can be the target of a redirect (`NETDEV_XDP_ACT_NDO_XMIT`).
     pub const NDO_XMIT: u32 = bindings::netdev_xdp_act_NETDEV_XDP_ACT_NDO_XMIT;
+    /// It can be the target of a redirect of multi-buffer frames
+    /// (`NETDEV_XDP_ACT_NDO_XMIT_SG`).
+    pub const NDO_XMIT_SG: u32 = bindings::netdev_xdp_act_NETDEV_XDP_ACT_NDO_XMIT_SG;
 }
 
 /// A device being set up, right after allocation (see [`Driver::setup`]).
@@ -394,7 +397,11 @@ impl SetupDevice<'_> {
         unsafe { (*self.dev).__bindgen_anon_1.__bindgen_anon_1.set_lltx(1) };
     }
 
-    /// Sets what the device's XDP support can do (see [`xdp_features`]).
+    /// Sets what the device's XDP support can do (see [`xdp_features`]). Features the driver's
+    /// callbacks cannot back are cleared after [`Driver::setup`]: [`xdp_features::NDO_XMIT`]
+    /// and [`xdp_features::NDO_XMIT_SG`] without [`Driver::xdp_xmit`],
+    /// [`xdp_features::BASIC`] and [`xdp_features::REDIRECT`] without
+    /// [`Driver::xdp_setup_prog`].
     pub fn set_xdp_features(&mut self, features: u32) {
         // SAFETY: See `ether_setup`.
         unsafe { (*self.dev).xdp_features = features };
@@ -1056,6 +1063,23 @@ impl<T: Driver> Adapter<T> {
         // SAFETY: The device was just allocated by the core with room for `Priv<T>` and is not
         // visible yet.
         unsafe {
+            // What the core relies on, whatever `T::setup` set: a redirect target needs
+            // `ndo_xdp_xmit` (devmap allocates the device's bulk queue only for one, and
+            // redirects by the feature bits), a native program needs `ndo_bpf`.
+            if !T::HAS_XDP_XMIT {
+                (*dev).xdp_features &= !(xdp_features::NDO_XMIT | xdp_features::NDO_XMIT_SG);
+            }
+            if !T::HAS_XDP_SETUP_PROG {
+                (*dev).xdp_features &= !(xdp_features::BASIC | xdp_features::REDIRECT);
+            }
+            // `ether_setup()` allows shared skbs on transmit (pktgen sends one skb many times),
+            // but `start_xmit` gets an owned `SkBuff`; and netpoll would call `start_xmit` with
+            // interrupts disabled, outside the context `TxContext` promises.
+            let f = &mut (*dev).__bindgen_anon_1.__bindgen_anon_1;
+            f.set_priv_flags(
+                (f.priv_flags() & !(bindings::netdev_priv_flags_IFF_TX_SKB_SHARING as c_ulong))
+                    | bindings::netdev_priv_flags_IFF_DISABLE_NETPOLL as c_ulong,
+            );
             (*dev).netdev_ops = &Self::NETDEV_OPS;
             if T::HAS_ETHTOOL_STATS {
                 (*dev).ethtool_ops = &Self::ETHTOOL_OPS;
@@ -1578,6 +1602,9 @@ impl<T: Driver> Registration<T> {
 impl<T: Driver> Registration<T> {
     /// Creates a device of this link type from the kernel, as `ip link add [link LOWER] name
     /// NAME type KIND` would (without driver attributes), in `net`. `name` may contain `%d`.
+    ///
+    /// Fails with `EINVAL` for a name of `IFNAMSIZ` bytes or more, and with `ENODEV` if `net` is
+    /// being dismantled (its last reference is gone: a callback may run under its teardown).
     pub fn create(
         &self,
         net: &Net,
@@ -1585,6 +1612,14 @@ impl<T: Driver> Registration<T> {
         lower: Option<&Device>,
         rtnl: &Rtnl,
     ) -> Result<ARef<Dev<T>>> {
+        if name.to_bytes().len() >= bindings::IFNAMSIZ as usize {
+            return Err(EINVAL);
+        }
+        // SAFETY: `net` is valid; RTNL is held, and a namespace whose count is not zero now is
+        // not dismantled before RTNL is released (`cleanup_net()` takes it).
+        if unsafe { bindings::check_net(net.as_raw()) } == 0 {
+            return Err(ENODEV);
+        }
         #[repr(C, align(4))]
         struct U32Attr {
             hdr: bindings::nlattr,

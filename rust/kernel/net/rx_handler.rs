@@ -50,8 +50,8 @@ type Brand<'id> = PhantomData<fn(&'id ()) -> &'id ()>;
 /// The context of the skb rx handler: the receive path of the lower device, in softirq (or with
 /// bottom halves disabled), inside an RCU read-side critical section.
 ///
-/// Functions that need that context ([`xdp::run_generic`](super::xdp::run_generic),
-/// [`SkBuff::receive`]) take a reference to it; only the rx handler's adapter creates one.
+/// Functions that need that context ([`xdp::run_generic`](super::xdp::run_generic)) take a
+/// reference to it; only the rx handler's adapter creates one.
 ///
 /// # Invariants
 ///

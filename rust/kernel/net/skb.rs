@@ -9,7 +9,7 @@
 //! An owned skb may be kept anywhere and for any time (it is `Send` and `'static`), longer than
 //! any device lives, and `skb->dev` holds no reference. So an [`SkBuff`] never relies on the
 //! device it carries: every call that hands it on names the device it goes to
-//! ([`SkBuff::xmit`], [`SkBuff::rx`], [`SkBuff::receive`]), borrowed, which proves the device
+//! ([`SkBuff::xmit`], [`SkBuff::rx`]), borrowed, which proves the device
 //! alive for the call; the stack's own rules then cover the skb's queues (the device's queues
 //! and the backlog are purged when it is unregistered).
 //!
@@ -165,17 +165,12 @@ impl SkBuff {
         unsafe { Self::from_raw(c) }.ok_or(ENOMEM)
     }
 
-    /// Passes an skb received on `dev` to the stack from the receive path
-    /// (`netif_receive_skb()`), which `_ctx` proves. Elsewhere use [`SkBuff::rx`].
-    pub fn receive(mut self, dev: &Device, _ctx: &super::rx_handler::RxContext) {
-        self.set_dev(dev);
-        // SAFETY: Ownership passes to the stack; the function wants the receive path (bottom
-        // halves disabled, RCU), which `_ctx` proves, and processes the skb before it returns,
-        // while `dev` is borrowed.
-        unsafe { bindings::netif_receive_skb(self.into_raw()) };
-    }
-
     /// Queues an skb received on `dev` to the stack's backlog (`netif_rx()`); any context.
+    ///
+    /// There is no `netif_receive_skb()` here: from an rx handler it would process the skb
+    /// again on the same stack, and a handler that passed skbs back and forth between devices
+    /// would recurse without bound. The backlog unwinds first; an upper device's GRO cells
+    /// ([`Dev::receive_gro`](super::link::Dev::receive_gro)) do the same.
     pub fn rx(mut self, dev: &Device) {
         self.set_dev(dev);
         // SAFETY: Ownership passes to the stack. `dev` is alive now; the backlog drops the skbs

@@ -429,6 +429,31 @@ case_caps() {
 	result "$desc"
 }
 
+# An xdpvlan device takes each skb it transmits as its own (it sets skb->dev
+# and queues the skb to the lower device), so it must not offer
+# IFF_TX_SKB_SHARING, which ether_setup() sets: pktgen then refuses to send
+# one skb many times through it (clone_skb, burst). A dummy device, which
+# keeps the flag, accepts both: the control.
+case_tx_shared() {
+	local desc="pktgen cannot send one skb many times through an xdpvlan device"
+	if ! pg_load; then
+		ktap_test_fail "$desc: no pktgen module"
+		return
+	fi
+	FAILS=
+	ip link add xvdum0 type dummy || FAILS="$FAILS dummy"
+	echo rem_device_all >$PG/kpktgend_0
+	echo "add_device u1" >$PG/kpktgend_0 || FAILS="$FAILS add-u1"
+	echo "add_device xvdum0" >$PG/kpktgend_0 || FAILS="$FAILS add-dummy"
+	{ echo "clone_skb 10" >$PG/u1; } 2>/dev/null && FAILS="$FAILS u1-clone_skb-accepted"
+	{ echo "burst 8" >$PG/u1; } 2>/dev/null && FAILS="$FAILS u1-burst-accepted"
+	echo "clone_skb 10" >$PG/xvdum0 || FAILS="$FAILS dummy-clone_skb-refused"
+	echo "burst 8" >$PG/xvdum0 || FAILS="$FAILS dummy-burst-refused"
+	echo rem_device_all >$PG/kpktgend_0
+	ip link del xvdum0
+	result "$desc"
+}
+
 # churn ROUND DEV PROG LOWER NAME: one round of changes under traffic: DEV's
 # program detached and PROG attached again, an upper NAME created on LOWER,
 # brought up and deleted; a command that fails is recorded.
@@ -757,7 +782,7 @@ if [ "$(id -u)" != 0 ] || ! command -v bpftool >/dev/null || [ ! -f "$OBJ" ]; th
 	ktap_skip_all "needs root, bpftool and the built BPF object"
 	exit "$KSFT_SKIP"
 fi
-ktap_set_plan 51
+ktap_set_plan 52
 if ! setup; then
 	ktap_exit_fail_msg "setup failed"
 fi
@@ -806,6 +831,7 @@ reject "rejects an MTU above the lower device's" "MTU" \
 reject "rejects a multicast address" "valid unicast" \
 	ip link add link v0 name bad7 address 03:00:00:00:00:01 type xdpvlan
 case_caps
+case_tx_shared
 case_mtu
 case_carrier
 case_netns
