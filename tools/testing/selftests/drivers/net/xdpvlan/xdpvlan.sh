@@ -441,7 +441,8 @@ case_tx_shared() {
 		return
 	fi
 	FAILS=
-	ip link add xvdum0 type dummy || FAILS="$FAILS dummy"
+	# pktgen takes only devices that are up.
+	ip link add xvdum0 type dummy && ip link set xvdum0 up || FAILS="$FAILS dummy"
 	echo rem_device_all >$PG/kpktgend_0
 	echo "add_device u1" >$PG/kpktgend_0 || FAILS="$FAILS add-u1"
 	echo "add_device xvdum0" >$PG/kpktgend_0 || FAILS="$FAILS add-dummy"

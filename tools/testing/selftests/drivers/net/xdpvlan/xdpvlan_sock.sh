@@ -368,9 +368,9 @@ case_vlan() {
 		! step neigh xs_c1 xl1.10 $IP_P0V $MAC_P0; then
 		fail "cannot set up VLAN 10"
 	else
-		rx0=$(in_ns xs_c1 cat /sys/class/net/xl1.10/statistics/rx_packets)
+		rx0=$(ip netns exec xs_c1 cat /sys/class/net/xl1.10/statistics/rx_packets)
 		udp_run xs_peer xs_c1 "$IP_XL1V" - $UDP_N 1200
-		rx1=$(in_ns xs_c1 cat /sys/class/net/xl1.10/statistics/rx_packets)
+		rx1=$(ip netns exec xs_c1 cat /sys/class/net/xl1.10/statistics/rx_packets)
 		[ $((rx1 - rx0)) -ge $UDP_N ] ||
 			fail "xl1.10: received $((rx1 - rx0)) packets, fewer than $UDP_N"
 	fi
