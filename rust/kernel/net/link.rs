@@ -401,7 +401,7 @@ impl SetupDevice<'_> {
     /// callbacks cannot back are cleared after [`Driver::setup`]: [`xdp_features::NDO_XMIT`]
     /// and [`xdp_features::NDO_XMIT_SG`] without [`Driver::xdp_xmit`],
     /// [`xdp_features::BASIC`] and [`xdp_features::REDIRECT`] without
-    /// [`Driver::xdp_setup_prog`].
+    /// [`Driver::xdp_setup_prog`], and every bit that [`xdp_features`] does not name.
     pub fn set_xdp_features(&mut self, features: u32) {
         // SAFETY: See `ether_setup`.
         unsafe { (*self.dev).xdp_features = features };
@@ -1063,15 +1063,18 @@ impl<T: Driver> Adapter<T> {
         // SAFETY: The device was just allocated by the core with room for `Priv<T>` and is not
         // visible yet.
         unsafe {
-            // What the core relies on, whatever `T::setup` set: a redirect target needs
-            // `ndo_xdp_xmit` (devmap allocates the device's bulk queue only for one, and
-            // redirects by the feature bits), a native program needs `ndo_bpf`.
-            if !T::HAS_XDP_XMIT {
-                (*dev).xdp_features &= !(xdp_features::NDO_XMIT | xdp_features::NDO_XMIT_SG);
+            // Only the XDP features the driver's callbacks back, whatever `T::setup` set: a
+            // redirect target needs `ndo_xdp_xmit` (devmap allocates the device's bulk queue
+            // only for one, and redirects by the feature bits), a native program needs
+            // `ndo_bpf`; the abstraction backs no other feature (AF_XDP, offload, frags).
+            let mut allowed = 0;
+            if T::HAS_XDP_XMIT {
+                allowed |= xdp_features::NDO_XMIT | xdp_features::NDO_XMIT_SG;
             }
-            if !T::HAS_XDP_SETUP_PROG {
-                (*dev).xdp_features &= !(xdp_features::BASIC | xdp_features::REDIRECT);
+            if T::HAS_XDP_SETUP_PROG {
+                allowed |= xdp_features::BASIC | xdp_features::REDIRECT;
             }
+            (*dev).xdp_features &= allowed;
             // `ether_setup()` allows shared skbs on transmit (pktgen sends one skb many times),
             // but `start_xmit` gets an owned `SkBuff`; and netpoll would call `start_xmit` with
             // interrupts disabled, outside the context `TxContext` promises.
@@ -1311,7 +1314,8 @@ impl<T: Driver> Adapter<T> {
         let (d, skb) = unsafe { (Self::dev(dev), SkBuff::from_raw(skb)) };
         if let Some(skb) = skb {
             // INVARIANT: The core calls `ndo_start_xmit` with bottom halves disabled
-            // (`__dev_queue_xmit()`), or with interrupts disabled (netpoll).
+            // (`__dev_queue_xmit()`); netpoll, which would call it with interrupts disabled, is
+            // off for the device (`IFF_DISABLE_NETPOLL`, set in `setup`).
             T::start_xmit(d, skb, &TxContext(NotThreadSafe));
         }
         bindings::netdev_tx_NETDEV_TX_OK
