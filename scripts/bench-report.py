@@ -30,15 +30,28 @@ RATIOS = [
     ('R2', None, None, '(B - C) / (A - C), C = macvlan + generic XDP_DROP', 0.85),
     ('B/C', 'l1_drop', 'mv_drop', 'XDP_DROP at L1, xdpvlan native / macvlan generic', None),
     ('R3', 'udp_xv', 'udp_mv', 'UDP datagrams/s into a socket: xdpvlan native / macvlan', 1.0),
+    ('R3x', 'udp_xv', 'udp_mvx',
+     'UDP datagrams/s: xdpvlan native / macvlan with the same L0 program', 1.0),
     ('R3s', 'udp_xv', 'udp_xs', 'UDP datagrams/s into a socket on xdpvlan: native / skb path', None),
-    ('R4', 'l0_pass_h', 'l0_pass', 'L0 XDP_PASS, handler registered (no upper) / no handler', 0.98),
+    ('R4', 'l0_pass_h', 'l0_pass', 'L0 XDP_PASS, handler registered (no upper) / no handler', 0.97),
     ('R4m', 'l0_pass_h', 'l0_pass_mv',
      'L0 XDP_PASS for no upper: lower of xdpvlan / lower of macvlan', None),
     ('R5', 'l2_drop', 'l1_drop', 'XDP_DROP at L2 / at L1', 0.90),
     ('R6', 'tcp_xv', 'tcp_mv', 'TCP bits/s into a socket: xdpvlan native / macvlan', 1.0),
     ('R6s', 'tcp_xv', 'tcp_xs', 'TCP bits/s into a socket on xdpvlan: native / skb path', None),
     ('R6x', 'tcp_xv', 'tcp_mvx',
-     'TCP bits/s: xdpvlan native / macvlan with an L0 program (both MTU-sized frames)', None),
+     'TCP bits/s: xdpvlan native / macvlan with an L0 program (both MTU-sized frames)', 1.0),
+    # virtio-net (set "nic")
+    ('R1v', 'nl1_drop', 'nl0_drop', 'virtio-net: XDP_DROP at L1 (xdpvlan native) / at L0', 0.90),
+    ('B/Cv', 'nl1_drop', 'nmv_drop',
+     'virtio-net: XDP_DROP at L1, xdpvlan native / macvlan generic', 1.8),
+    ('R3v', 'udp_xv_n', 'udp_mvx_n',
+     'virtio-net: UDP, xdpvlan native / macvlan with the same L0 program', 1.1),
+    ('R4v', 'nl0_pass_h', 'nl0_pass',
+     'virtio-net: L0 XDP_PASS, handler registered (no upper) / no handler', 0.97),
+    ('R6v', 'tcp_xv_n', 'tcp_mv_n', 'virtio-net: TCP, xdpvlan native / macvlan', None),
+    ('R6xv', 'tcp_xv_n', 'tcp_mvx_n',
+     'virtio-net: TCP, xdpvlan native / macvlan with the same L0 program', 1.1),
 ]
 # The scale rows, for the fewest (lo) and the most (hi) uppers of the run:
 # costs per frame (the rate at lo over the rate at hi) and times (macvlan's
@@ -80,6 +93,21 @@ DERIVED = [
      'R5 / its limit: (ns(l1_drop) + P) / ns(l2_drop)', 0.95),
 ]
 UNITS = {'udp': 'datagrams/s', 'tcp': 'bits/s', 'mk': 'uppers/s', 'rm': 'uppers/s'}
+# Rows of the receive path's own cost (the *_lat modes' lat_ns: guest
+# instructions per frame from L0's program to the upper's, sender and
+# arrival rate left out): id, numerator mode, denominator mode (None: the
+# value itself), what, goal.
+LAT_ROWS = [
+    ('L', 'l1_lat', None, 'veth: instructions from L0\'s program to L1\'s, native (hook)', None),
+    ('Lmv', 'mv_lat', None,
+     'veth: the same to macvlan\'s generic program (skb, rx_handler, generic XDP)', None),
+    ('Lmv/L', 'mv_lat', 'l1_lat', 'veth: macvlan path / native path, L0 -> upper program', None),
+    ('Lv', 'nl1_lat', None, 'virtio-net: instructions from L0\'s program to L1\'s, native',
+     None),
+    ('Lmvv', 'nmv_lat', None, 'virtio-net: the same to macvlan\'s generic program', None),
+    ('Lmvv/Lv', 'nmv_lat', 'nl1_lat',
+     'virtio-net: macvlan path / native path, L0 -> upper program', None),
+]
 
 
 def goal_met(goal, v):
@@ -183,6 +211,18 @@ def summarise(hdr, runs):
         res['ratios'][rid] = {'what': what, 'value': f(med), 'goal': goal,
                               'min': min(per) if per else None, 'max': max(per) if per else None,
                               'per_boot': boots, 'per_repetition': rep}
+    lat = {m: [r['lat_ns'] for r in rs if r.get('lat_ns')] for m, rs in modes.items()}
+    for rid, num, den, what, goal in LAT_ROWS:
+        if not lat.get(num) or (den and not lat.get(den)):
+            continue
+        if den:
+            per = [a / b for a in lat[num] for b in lat[den]]
+            value = statistics.median(lat[num]) / statistics.median(lat[den])
+        else:
+            per = lat[num]
+            value = statistics.median(per)
+        res['ratios'][rid] = {'what': what, 'value': value, 'goal': goal, 'min': min(per),
+                              'max': max(per), 'per_boot': [], 'per_repetition': []}
     rows = [r + ('rate',) for r in RATIOS] + scale_ratios(hdr)
     for rid, num, den, what, goal, kind in rows:
         if kind == 'cost':

@@ -17,6 +17,11 @@
 #       L0 XDP_PASS with no handler
 #   R5  XDP_DROP at L2 / XDP_DROP at L1
 #   R6  TCP throughput into a socket on xdpvlan (native) / on macvlan
+#   R3x, R6x  R3 and R6 against macvlan with the same L0 program
+#
+# and through virtio-net (BENCH_SETS with "nic": three pairs of NICs wired
+# through QEMU hubs): R1v, B/Cv, R3v, R4v, R6v, R6xv as R1, B/C, R3x, R4, R6,
+# R6x;
 #
 # and the scale rows (BENCH_SCALE uppers on one lower, xdpvlan and macvlan):
 #
@@ -92,9 +97,13 @@ bench_boot() {
 	# clock, one host thread for both vCPUs as with icount; tcg-mt: the
 	# wall clock, multi-threaded TCG (not in the default run: see
 	# vm-run.sh --tcg-single).
+	# The NIC modes' three pairs of virtio-net NICs (see bench.py).
+	case " $sets " in
+	*" nic "*) opt+=(--net hub:81 --net hub:82 --net hub:83) ;;
+	esac
 	case $clock in
-	icount) opt=(--icount) ;;
-	tcg) opt=(--tcg-single) ;;
+	icount) opt+=(--icount) ;;
+	tcg) opt+=(--tcg-single) ;;
 	tcg-mt) ;;
 	esac
 	mkdir -p "$out/$name"

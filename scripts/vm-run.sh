@@ -2,13 +2,16 @@
 # SPDX-License-Identifier: GPL-2.0
 # Boot the built kernel of a flavour with virtme-ng and run a command in it.
 #
-#   scripts/vm-run.sh [--net loop|loop-small]... [--icount|--tcg-single] [--out DIR] [--no-splat-check] -- CMD [ARG...]
+#   scripts/vm-run.sh [--net loop|loop-small|hub:NN]... [--icount|--tcg-single] [--out DIR] [--no-splat-check] -- CMD [ARG...]
 #
 # --net loop gives the guest two virtio-net NICs wired to each other (vng
 # --network loop): QEMU's defaults, mergeable receive buffers. --net loop-small
 # adds another such pair, on a hub of its own, without mergeable receive
 # buffers or guest offloads, so that virtio-net uses its small-buffer receive
-# path; its NICs have the MACs 52:54:00:78:72:01 and :02.
+# path; its NICs have the MACs 52:54:00:78:72:01 and :02. --net hub:NN (NN
+# two decimal digits) adds a pair with QEMU's defaults on hub NN, the MACs
+# 52:54:00:78:NN:01 and :02, so that a guest with several pairs can tell
+# which NIC is wired to which (the benchmark's virtio-net modes).
 # The guest sees the host's root file system (read-only, /tmp is a throwaway
 # overlay); DIR (default: a new directory under $XDPRX_CACHE/runs) is mounted
 # read-write at the same path, and the command finds it in $XDPRX_OUT. After the
@@ -70,6 +73,11 @@ while [ $# -gt 0 ]; do
 				qemu_opts+=("--qemu-opts=-netdev hubport,id=xrhs$i,hubid=77 -device $dev,netdev=xrhs$i,mac=52:54:00:78:72:0$i")
 			done
 			;;
+		hub:[0-9][0-9])
+			for i in 1 2; do
+				qemu_opts+=("--qemu-opts=-netdev hubport,id=xrh${2#hub:}n$i,hubid=${2#hub:} -device virtio-net-pci,netdev=xrh${2#hub:}n$i,mac=52:54:00:78:${2#hub:}:0$i")
+			done
+			;;
 		*) net+=(--network "$2") ;;
 		esac
 		shift 2 ;;
@@ -81,7 +89,7 @@ while [ $# -gt 0 ]; do
 	*) break ;;
 	esac
 done
-[ $# -gt 0 ] || die "usage: vm-run.sh [--net loop|loop-small]... [--icount|--tcg-single] [--out DIR] [--no-splat-check] -- CMD..."
+[ $# -gt 0 ] || die "usage: vm-run.sh [--net loop|loop-small|hub:NN]... [--icount|--tcg-single] [--out DIR] [--no-splat-check] -- CMD..."
 
 build=$(xdprx_build_dir)
 [ -f "$build/arch/x86/boot/bzImage" ] || die "no kernel in $build: run scripts/build-kernel.sh"

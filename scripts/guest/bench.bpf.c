@@ -86,6 +86,68 @@ int bn_pass(struct xdp_md *ctx)
 	return XDP_PASS;
 }
 
+/*
+ * The receive path's own instructions between two levels, free of the
+ * sender and of how fast frames arrive: bn_pass_ts (at L0) notes the guest
+ * clock on its CPU as its last step, and bn_drop_ts (at the level under
+ * test, native or generic XDP) adds the time since then to bn_lat of its
+ * device as its first step. Under icount, with the sender not running
+ * meanwhile (the receive path runs in softirq on the sender's CPU, the
+ * other CPU idles), that is the path's guest instructions per frame: the
+ * lower driver acting on XDP_PASS, then the XDP rx handler and its demux,
+ * or the skb, the rx_handler and generic XDP.
+ */
+struct bn_lat {
+	__u64 count;
+	__u64 sum;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, BN_SLOTS);
+	__type(key, __u32);
+	__type(value, struct bn_lat);
+} bn_lat SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} bn_ts SEC(".maps");
+
+SEC("xdp.frags")
+int bn_pass_ts(struct xdp_md *ctx)
+{
+	__u32 zero = 0;
+	__u64 *ts;
+
+	count(ctx);
+	ts = bpf_map_lookup_elem(&bn_ts, &zero);
+	if (ts)
+		*ts = bpf_ktime_get_ns();
+	return XDP_PASS;
+}
+
+SEC("xdp.frags")
+int bn_drop_ts(struct xdp_md *ctx)
+{
+	__u64 now = bpf_ktime_get_ns();
+	__u32 zero = 0, key = ctx->ingress_ifindex;
+	struct bn_lat *l;
+	__u64 *ts;
+
+	ts = bpf_map_lookup_elem(&bn_ts, &zero);
+	l = bpf_map_lookup_elem(&bn_lat, &key);
+	if (ts && *ts && l) {
+		__sync_fetch_and_add(&l->count, 1);
+		__sync_fetch_and_add(&l->sum, now - *ts);
+		*ts = 0;
+	}
+	count(ctx);
+	return XDP_DROP;
+}
+
 SEC("xdp")
 int bn_tx(struct xdp_md *ctx)
 {

@@ -19,6 +19,11 @@ one JSON line per run to $XDPRX_OUT/bench-runs.jsonl:
               (the handler runs, finds no upper, the skb path follows)
   l0_pass     the same on n0, a veth with no upper: no handler
   l0_pass_mv  the same on m0, macvlan's lower: its skb rx handler runs
+  l1_lat      as l1_drop, with bn_pass_ts on v0 and bn_drop_ts on u1: the
+              receive path's guest instructions per frame from v0's program
+              to u1's (lat_ns; see bench.bpf.c), whatever the sender does
+  mv_lat      the same from m0's program (driver mode, XDP_PASS) to mv1's
+              in generic mode: the skb, macvlan's rx handler, generic XDP
   udp_xv      UDP into a socket on u1 (v0 and u1 pass, driver mode/native)
   udp_xs      the same on xdpvlan's skb path: no program on v0 (no hook
               call), u1's program runs on the skb
@@ -46,6 +51,42 @@ uppers, bridge mode, ms0..), every upper up, with N uppers on each lower:
   mk_xv@N, mk_mv@N  creating the uppers up to N (one `ip -batch`: add and
                 set up), its rate in uppers per second; rm_xv, rm_mv
                 deleting all of them (`ip -batch` of `link del`), at the end
+
+NIC modes (set "nic"): the same frames and sockets through virtio-net, the
+case the seed was written for. The guest has three pairs of virtio-net NICs
+(scripts/vm-run.sh --net hub:81 hub:82 hub:83), each NIC ...:01 wired to its
+...:02 through a QEMU hub: the ...:01 of each pair (va, vb, vc) goes to the
+peer's netns and sends, the ...:02 (vx, vm, vn) receives. vx carries an
+xdpvlan upper (vu1), vm a macvlan upper (vmv1, bridge mode), vn nothing.
+The senders have bn_pass attached in driver mode (virtio-net transmits
+XDP frames only on a device with a program: its XDP send queues). Every
+virtio-net interrupt goes to CPU 1, the sender's, so that NAPI runs there as
+veth's does in the frame modes:
+
+  nl0_drop     vx drops (driver mode)
+  nl1_drop     vx passes, vu1 drops (native path)
+  nmv_drop     vmv1 drops in generic mode, no program on vm
+  nl0_pass_h   vx passes frames for no upper (vu1 registered)
+  nl0_pass     vn passes frames: no upper, no handler
+  nl1_lat, nmv_lat  l1_lat and mv_lat through virtio-net (vx -> vu1,
+               vm -> vmv1)
+  udp_xv_n     UDP into a socket on vu1 (vx and vu1 pass, native path)
+  udp_mvx_n    UDP into a socket on vmv1, bn_pass on vm (driver mode)
+  tcp_xv_n, tcp_mv_n, tcp_mvx_n   TCP likewise; tcp_mv_n with no program
+
+A frame mode's rate is, as on veth, the frames the level under test saw
+per second of guest time. Through virtio-net each frame also passes QEMU's
+device model and hub, which run on a host thread of their own and take no
+guest instructions, so a sender whose queue is full retries meanwhile: the
+rates, and their ratios, depend on how fast that host thread is, i.e. on
+the host's load (measured: nl0_drop 450172 frames/s in a guest alone on the
+host, 247454 beside two test guests; R1v 0.898 and 0.896, B/Cv 1.72 and
+1.28). The lost frames are recorded (lost_at_ring). The *_lat modes' lat_ns
+do not depend on it: they time the receive path alone, in guest
+instructions.
+
+Also on veth, "main": udp_mvx, UDP into mv1 with bn_pass on m0 (driver
+mode), the fair baseline of R3 as tcp_mvx is R6's.
 
 BENCH_SETS (default "main scale") chooses the sets of modes that run.
 
@@ -112,11 +153,16 @@ PROGS = '/sys/fs/bpf/bn'
 MAPS = '/sys/fs/bpf/bn_maps'
 NS = 'bp'
 MAC = {'u1': '02:00:00:00:01:01', 'u2': '02:00:00:00:02:02',
-       'mv1': '02:00:00:00:0a:01', 'none': '02:00:00:00:0e:0e'}
-IP = {'u1': '10.1.0.1', 'v1': '10.1.0.2', 'mv1': '10.2.0.1', 'm1': '10.2.0.2'}
+       'mv1': '02:00:00:00:0a:01', 'none': '02:00:00:00:0e:0e',
+       'vu1': '02:00:00:00:11:01', 'vmv1': '02:00:00:00:1a:01'}
+IP = {'u1': '10.1.0.1', 'v1': '10.1.0.2', 'mv1': '10.2.0.1', 'm1': '10.2.0.2',
+      'vu1': '10.3.0.1', 'va': '10.3.0.2', 'vmv1': '10.4.0.1', 'vb': '10.4.0.2'}
+# The virtio-net pairs (scripts/vm-run.sh --net hub:NN): hub, the sender's
+# name (peer netns), the receiver's name.
+NIC_PAIRS = [('81', 'va', 'vx'), ('82', 'vb', 'vm'), ('83', 'vc', 'vn')]
 # Uppers first: a lower's program cannot change while an upper has one
 # (macvlan).
-XDP_DEVS = ['u2', 'u1', 'mv1', 'v0', 'm0', 'n0', 's0', 't0']
+XDP_DEVS = ['u2', 'u1', 'mv1', 'v0', 'm0', 'n0', 's0', 't0', 'vu1', 'vmv1', 'vx', 'vm', 'vn']
 SPLIT = False
 
 # mode: programs to attach (dev, mode, prog), sender (peer dev, MAC), the
@@ -132,20 +178,55 @@ FRAME_MODES = {
     'l0_pass_h': ([('v0', 'xdpdrv', 'bn_pass')], ('v1', 'none'), ['v0']),
     'l0_pass': ([('n0', 'xdpdrv', 'bn_pass')], ('n1', 'none'), ['n0']),
     'l0_pass_mv': ([('m0', 'xdpdrv', 'bn_pass')], ('m1', 'none'), ['m0']),
+    'l1_lat': ([('v0', 'xdpdrv', 'bn_pass_ts'), ('u1', 'xdpdrv', 'bn_drop_ts')], ('v1', 'u1'),
+               ['v0', 'u1']),
+    'mv_lat': ([('m0', 'xdpdrv', 'bn_pass_ts'), ('mv1', 'xdpgeneric', 'bn_drop_ts')],
+               ('m1', 'mv1'), ['m0', 'mv1']),
+    # virtio-net (set "nic")
+    'nl0_drop': ([('vx', 'xdpdrv', 'bn_drop')], ('va', 'vu1'), ['vx']),
+    'nl1_drop': ([('vx', 'xdpdrv', 'bn_pass'), ('vu1', 'xdpdrv', 'bn_drop')],
+                 ('va', 'vu1'), ['vx', 'vu1']),
+    'nmv_drop': ([('vmv1', 'xdpgeneric', 'bn_drop')], ('vb', 'vmv1'), ['vmv1']),
+    'nl0_pass_h': ([('vx', 'xdpdrv', 'bn_pass')], ('va', 'none'), ['vx']),
+    'nl0_pass': ([('vn', 'xdpdrv', 'bn_pass')], ('vc', 'none'), ['vn']),
+    # The receive path between L0's program and the upper's (bench.bpf.c's
+    # bn_pass_ts and bn_drop_ts: its guest instructions per frame, lat_ns),
+    # native (xdpvlan) and through the skb, macvlan and generic XDP.
+    'nl1_lat': ([('vx', 'xdpdrv', 'bn_pass_ts'), ('vu1', 'xdpdrv', 'bn_drop_ts')],
+                ('va', 'vu1'), ['vx', 'vu1']),
+    'nmv_lat': ([('vm', 'xdpdrv', 'bn_pass_ts'), ('vmv1', 'xdpgeneric', 'bn_drop_ts')],
+                ('vb', 'vmv1'), ['vm', 'vmv1']),
 }
+# The xdpvlan upper whose frames must all take the native path, per lower.
+UPPER_OF = {'v0': 'u1', 'vx': 'vu1'}
 # mode: protocol, programs, the upper with the server's address, the path
-# u1's frames must take (its rx_native and rx_skb counters).
+# an xdpvlan upper's frames must take (its rx_native and rx_skb counters),
+# the lower.
 SOCK_MODES = {
-    'udp_xv': ('udp', [('v0', 'xdpdrv', 'bn_pass'), ('u1', 'xdpdrv', 'bn_pass')], 'u1', 'native'),
-    'udp_xs': ('udp', [('u1', 'xdpdrv', 'bn_pass')], 'u1', 'skb'),
-    'udp_mv': ('udp', [], 'mv1', None),
-    'tcp_xv': ('tcp', [('v0', 'xdpdrv', 'bn_pass'), ('u1', 'xdpdrv', 'bn_pass')], 'u1', 'native'),
-    'tcp_xs': ('tcp', [('u1', 'xdpdrv', 'bn_pass')], 'u1', 'skb'),
-    'tcp_mv': ('tcp', [], 'mv1', None),
-    'tcp_mvx': ('tcp', [('m0', 'xdpdrv', 'bn_pass')], 'mv1', None),
+    'udp_xv': ('udp', [('v0', 'xdpdrv', 'bn_pass'), ('u1', 'xdpdrv', 'bn_pass')], 'u1', 'native',
+               'v0'),
+    'udp_xs': ('udp', [('u1', 'xdpdrv', 'bn_pass')], 'u1', 'skb', 'v0'),
+    'udp_mv': ('udp', [], 'mv1', None, 'm0'),
+    'udp_mvx': ('udp', [('m0', 'xdpdrv', 'bn_pass')], 'mv1', None, 'm0'),
+    'tcp_xv': ('tcp', [('v0', 'xdpdrv', 'bn_pass'), ('u1', 'xdpdrv', 'bn_pass')], 'u1', 'native',
+               'v0'),
+    'tcp_xs': ('tcp', [('u1', 'xdpdrv', 'bn_pass')], 'u1', 'skb', 'v0'),
+    'tcp_mv': ('tcp', [], 'mv1', None, 'm0'),
+    'tcp_mvx': ('tcp', [('m0', 'xdpdrv', 'bn_pass')], 'mv1', None, 'm0'),
+    # virtio-net (set "nic")
+    'udp_xv_n': ('udp', [('vx', 'xdpdrv', 'bn_pass'), ('vu1', 'xdpdrv', 'bn_pass')], 'vu1',
+                 'native', 'vx'),
+    'udp_mvx_n': ('udp', [('vm', 'xdpdrv', 'bn_pass')], 'vmv1', None, 'vm'),
+    'tcp_xv_n': ('tcp', [('vx', 'xdpdrv', 'bn_pass'), ('vu1', 'xdpdrv', 'bn_pass')], 'vu1',
+                 'native', 'vx'),
+    'tcp_mv_n': ('tcp', [], 'vmv1', None, 'vm'),
+    'tcp_mvx_n': ('tcp', [('vm', 'xdpdrv', 'bn_pass')], 'vmv1', None, 'vm'),
 }
 ORDER = ['l0_drop', 'l0_drop2', 'l1_drop', 'mv_drop', 'l2_drop', 'l0_pass_h', 'l0_pass', 'l0_pass_mv',
-         'udp_xv', 'udp_xs', 'udp_mv', 'tcp_xv', 'tcp_xs', 'tcp_mv', 'tcp_mvx']
+         'l1_lat', 'mv_lat',
+         'udp_xv', 'udp_xs', 'udp_mv', 'udp_mvx', 'tcp_xv', 'tcp_xs', 'tcp_mv', 'tcp_mvx']
+NIC_ORDER = ['nl0_drop', 'nl1_drop', 'nmv_drop', 'nl0_pass_h', 'nl0_pass', 'nl1_lat', 'nmv_lat',
+             'udp_xv_n', 'udp_mvx_n', 'tcp_xv_n', 'tcp_mv_n', 'tcp_mvx_n']
 
 libc = ctypes.CDLL(None, use_errno=True)
 NR_BPF = 321
@@ -178,27 +259,29 @@ class Stats:
 
     SLOTS = 8192
 
-    def __init__(self):
-        path = ctypes.create_string_buffer(f'{MAPS}/bn_stats'.encode())
+    def __init__(self, name='bn_stats', size=32):
+        path = ctypes.create_string_buffer(f'{MAPS}/{name}'.encode())
         self.fd, err = bpf(BPF_OBJ_GET, struct.pack('=QIII', ctypes.addressof(path), 0, 0, 0))
         if self.fd < 0:
-            die(f'cannot open {MAPS}/bn_stats: {os.strerror(err)}')
+            die(f'cannot open {MAPS}/{name}: {os.strerror(err)}')
+        self.size = size
 
     def _attr(self, key, val):
         return struct.pack('=I4xQQQ', self.fd, ctypes.addressof(key),
                            ctypes.addressof(val) if val is not None else 0, 0)
 
     def get(self, ifindex):
+        n = self.size // 8
         key = ctypes.create_string_buffer(struct.pack('=I', ifindex))
-        val = ctypes.create_string_buffer(32)
+        val = ctypes.create_string_buffer(self.size)
         ret, _ = bpf(BPF_MAP_LOOKUP_ELEM, self._attr(key, val))
         if ret < 0:
-            return (0, 0, 0, 0)
-        return struct.unpack('=4Q', val.raw[:32])
+            return (0,) * n
+        return struct.unpack(f'={n}Q', val.raw[:self.size])
 
     def clear(self, ifindex):
         key = ctypes.create_string_buffer(struct.pack('=I', ifindex))
-        val = ctypes.create_string_buffer(32)
+        val = ctypes.create_string_buffer(self.size)
         ret, err = bpf(BPF_MAP_UPDATE_ELEM, self._attr(key, val))
         if ret < 0:
             die(f'cannot clear the counters of ifindex {ifindex}: {os.strerror(err)}')
@@ -283,7 +366,7 @@ def pin_napi():
     return n
 
 
-def setup():
+def setup(nic):
     sh('insmod', MOD)
     if not os.path.ismount('/sys/fs/bpf'):
         sh('mount', '-t', 'bpf', 'bpf', '/sys/fs/bpf')
@@ -320,11 +403,63 @@ def setup():
         with open(f'/sys/class/net/{d}/threaded', 'w') as f:
             f.write('1')
     sh('bpftool', 'prog', 'loadall', OBJ, PROGS, 'pinmaps', MAPS, 'type', 'xdp')
+    global LAT
+    LAT = Stats('bn_lat', 16)
     if SPLIT and pin_napi() < 3:
         die('expected a NAPI thread for each of v0, m0 and n0')
+    if nic:
+        setup_nics()
+
+
+def setup_nics():
+    """The virtio-net pairs of NIC_PAIRS: found by MAC, renamed, the senders
+    into the peer's netns with bn_pass attached, the uppers made, and every
+    virtio-net interrupt on CPU 1."""
+    by_mac = {}
+    for d in os.listdir('/sys/class/net'):
+        with open(f'/sys/class/net/{d}/address') as f:
+            by_mac[f.read().strip()] = d
+    for hub, snd, rcv in NIC_PAIRS:
+        for i, name in (('01', snd), ('02', rcv)):
+            mac = f'52:54:00:78:{hub}:{i}'
+            if mac not in by_mac:
+                die(f'no virtio-net NIC with MAC {mac}: boot with scripts/vm-run.sh --net hub:{hub}')
+            sh('ip', 'link', 'set', by_mac[mac], 'down')
+            sh('ip', 'link', 'set', by_mac[mac], 'name', name)
+        sh('ip', 'link', 'set', snd, 'netns', NS)
+        sh('sysctl', '-qw', f'net.ipv6.conf.{rcv}.disable_ipv6=1')
+        # Frames for no upper's address must reach the lower's program:
+        # QEMU's virtio-net filters by the MAC table otherwise.
+        sh('ip', 'link', 'set', rcv, 'promisc', 'on', 'up')
+        sh('ip', 'link', 'set', snd, 'up', ns=NS)
+        # nsenter, not ip netns exec: that one mounts a /sys of its own,
+        # without the bpffs the program is pinned in.
+        sh('nsenter', f'--net=/run/netns/{NS}', 'ip', 'link', 'set', snd, 'xdpdrv', 'pinned',
+           f'{PROGS}/bn_pass')
+    sh('ip', 'link', 'add', 'link', 'vx', 'name', 'vu1', 'address', MAC['vu1'], 'type', 'xdpvlan')
+    sh('ip', 'link', 'add', 'link', 'vm', 'name', 'vmv1', 'address', MAC['vmv1'],
+       'type', 'macvlan', 'mode', 'bridge')
+    for d, peer in (('vu1', 'va'), ('vmv1', 'vb')):
+        sh('ip', 'addr', 'add', IP[d] + '/24', 'dev', d)
+        sh('ip', 'link', 'set', d, 'up')
+        sh('ip', 'addr', 'add', IP[peer] + '/24', 'dev', peer, ns=NS)
+    n = 0
+    with open('/proc/interrupts') as f:
+        for ln in f:
+            irq, _, rest = ln.partition(':')
+            if irq.strip().isdigit() and 'virtio' in rest and 'config' not in rest:
+                try:
+                    with open(f'/proc/irq/{irq.strip()}/smp_affinity_list', 'w') as g:
+                        g.write('1')
+                    n += 1
+                except OSError:
+                    pass
+    if not n:
+        die('no virtio interrupt could be moved to CPU 1')
 
 
 ATTACHED = {}
+LAT = None
 
 
 def attach(progs):
@@ -372,9 +507,30 @@ def settle(stats, idx):
         time.sleep(0.05)
 
 
+NIC_SENDERS = {snd for _, snd, _ in NIC_PAIRS}
+NIC_RECEIVERS = {rcv for _, _, rcv in NIC_PAIRS}
+
+
+def warm_up(stats, sender, peer, mac, idx, mode):
+    """Through virtio-net, sends bursts of 256 frames until the receiver's
+    program sees most of one. The first burst after the receiver's program
+    changed sometimes stalled: the sender's ring filled, QEMU held the
+    frames while virtio-net reset the receiver's queues for the new program,
+    and the sender, whose XDP transmit kicks only when it queued a frame,
+    dropped every other frame of the run (577 of 200000 seen, 5 kicks)."""
+    for _ in range(20):
+        stats.clear(idx)
+        sender.send(peer, mac, 256)
+        time.sleep(0.2)
+        if stats.get(idx)[0] >= 128:
+            return
+    die(f'{mode}: no burst of 256 frames from {peer} got through')
+
+
 def run_frames(mode, rep, frames, stats, sender):
     progs, (peer, dst), devs = FRAME_MODES[mode]
-    return run_frame_spec(mode, rep, frames, stats, sender, progs, peer, MAC[dst], devs, 'u1')
+    return run_frame_spec(mode, rep, frames, stats, sender, progs, peer, MAC[dst], devs,
+                          UPPER_OF.get(devs[0]))
 
 
 def run_frame_spec(mode, rep, frames, stats, sender, progs, peer, mac, devs, upper):
@@ -383,12 +539,15 @@ def run_frame_spec(mode, rep, frames, stats, sender, progs, peer, mac, devs, upp
     xdpvlan device whose frames must all take the native path, if counted."""
     attach(progs)
     idx = [ifindex(d) for d in devs]
+    if peer in NIC_SENDERS:
+        warm_up(stats, sender, peer, mac, idx[0], mode)
     for i in idx:
         stats.clear(i)
     for i, d in zip(idx, devs):
         if i >= Stats.SLOTS // 2:
             die(f'{d}: ifindex {i} is beyond bench.bpf.c\'s {Stats.SLOTS // 2} counters')
     up = ethtool_stats(upper) if upper in devs else {}
+    LAT.clear(idx[-1])
     t0 = cpu_times()
     sender.send(peer, mac, frames)
     settle(stats, idx)
@@ -413,6 +572,10 @@ def run_frame_spec(mode, rep, frames, stats, sender, progs, peer, mac, devs, upp
            # it was idle.
            'cpu0_busy': busy_share(t0, t1, 0)}
     rec['ns_per_frame'] = 1e9 / rec['rate'] if rec['rate'] else None
+    lat_n, lat_sum = LAT.get(idx[-1])
+    if lat_n:
+        # bn_drop_ts ran: the path's guest ns per frame since bn_pass_ts.
+        rec['lat_frames'], rec['lat_ns'] = lat_n, lat_sum / lat_n
     if upper in devs and rec['u1_rx_native'] < cnt:
         die(f'{mode}: {upper} took {rec["u1_rx_native"]} of {cnt} frames natively')
     return rec
@@ -565,7 +728,7 @@ def listening(port):
                    for ln in f.read().splitlines()[1:])
 
 
-def run_udp(dev, port, secs):
+def run_udp(dev, port, secs, nic=False):
     """udp-pump.c: receiver on CPU 0 bound to the upper's address, sender
     on CPU 1 in the peer's netns (64-byte datagrams)."""
     rcv = subprocess.Popen(['taskset', '-c', '0', PUMP, 'recv', IP[dev], str(port)],
@@ -584,10 +747,14 @@ def run_udp(dev, port, secs):
         die(f'udp-pump: send exit {snd.returncode} ({snd.stderr.strip()}), '
             f'recv exit {rcv.returncode} ({err.strip()})')
     s, r = json.loads(snd.stdout), json.loads(out)
-    if r['corrupt'] or r['out_of_order'] or not r['received']:
+    # Through virtio-net a few datagrams arrive out of order on either
+    # device (2-4 of 210000 per run, into macvlan as into xdpvlan; the
+    # sender's side, not the receive path): recorded, not fatal there.
+    if r['corrupt'] or (r['out_of_order'] and not nic) or not r['received']:
         die(f'udp-pump: {r["received"]} datagrams received, {r["corrupt"]} not intact, '
             f'{r["out_of_order"]} out of order')
     return {'sent': s['sent'], 'send_errors': s['send_errors'], 'send_seconds': s['seconds'],
+            'out_of_order': r['out_of_order'],
             'received': r['received'], 'lost': s['sent'] - r['received'],
             'stop_marker': r['stop_marker'], 'seconds': r['seconds'],
             'rate': (r['received'] - 1) / r['seconds'] if r['seconds'] > 0 else 0.0}
@@ -617,25 +784,26 @@ def run_tcp(dev, port, secs, mode):
 
 
 def run_sock(mode, rep, secs, stats):
-    proto, progs, dev, path = SOCK_MODES[mode]
+    proto, progs, dev, path, lower = SOCK_MODES[mode]
     attach(progs)
-    for d in ('v0', 'u1'):
+    for d in (lower, dev):
         stats.clear(ifindex(d))
-    cs0, up = snmp(), ethtool_stats('u1') if dev == 'u1' else {}
+    xv = path is not None
+    cs0, up = snmp(), ethtool_stats(dev) if xv else {}
     if proto == 'udp':
-        res = run_udp(dev, 5201, secs)
+        res = run_udp(dev, 5201, secs, nic=lower in NIC_RECEIVERS)
     else:
         res = run_tcp(dev, 5201, secs, mode)
-    cs1, up2 = snmp(), ethtool_stats('u1') if dev == 'u1' else {}
+    cs1, up2 = snmp(), ethtool_stats(dev) if xv else {}
     nat = up2.get('rx_native', 0) - up.get('rx_native', 0)
     skb = up2.get('rx_skb', 0) - up.get('rx_skb', 0)
     if path == 'native' and nat == 0:
-        die(f'{mode}: no frame took the native path to u1')
+        die(f'{mode}: no frame took the native path to {dev}')
     if path == 'skb' and (nat or not skb):
-        die(f'{mode}: u1 took {nat} frames natively, {skb} on the skb path')
+        die(f'{mode}: {dev} took {nat} frames natively, {skb} on the skb path')
     rec = {'mode': mode, 'rep': rep, 'csum_errors': {k: cs1[k] - cs0[k] for k in cs1},
            'u1_rx_native': nat, 'u1_rx_skb': skb,
-           'seen': {d: stats.get(ifindex(d))[0] for d in ('v0', 'u1')}}
+           'seen': {d: stats.get(ifindex(d))[0] for d in (lower, dev)}}
     rec.update(res)
     return rec
 
@@ -645,13 +813,15 @@ def main():
     clock = sys.argv[5]
     global SPLIT
     SPLIT = clock == 'tcg-mt'
-    setup()
+    sets = os.environ.get('BENCH_SETS', 'main scale').split()
+    setup('nic' in sets)
     stats = Stats()
     for d in XDP_DEVS:
+        if not os.path.exists(f'/sys/class/net/{d}'):
+            continue
         if ifindex(d) >= Stats.SLOTS // 2:
             die(f'{d}: ifindex {ifindex(d)} is beyond bench.bpf.c\'s {Stats.SLOTS // 2} counters')
     sender = Sender()
-    sets = os.environ.get('BENCH_SETS', 'main scale').split()
     scale = [int(n) for n in os.environ.get('BENCH_SCALE', '1 16 256 1024').split()]
     if 'scale' not in sets:
         scale = []
@@ -671,8 +841,9 @@ def main():
             print(f'rep {rec["rep"]} {rec["mode"]:10} rate {rec["rate"]:14.1f} '
                   f'({rec.get("wall", rec.get("seconds", 0)):.1f} s guest time)', flush=True)
 
-        for rep in range(reps if 'main' in sets else 0):
-            for mode in ORDER:
+        order = (ORDER if 'main' in sets else []) + (NIC_ORDER if 'nic' in sets else [])
+        for rep in range(reps if order else 0):
+            for mode in order:
                 t0 = time.monotonic()
                 if mode in FRAME_MODES:
                     rec = run_frames(mode, rep, frames, stats, sender)

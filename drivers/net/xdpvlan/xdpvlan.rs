@@ -657,10 +657,7 @@ impl RxHandler for Demux {
             drop(skb);
             return RxResult::Consumed;
         }
-        let Some(mut skb) = skb.unshare() else {
-            up.count_rx_dropped();
-            return RxResult::Consumed;
-        };
+        let mut skb = skb;
         if own {
             skb.set_pkt_type(PACKET_HOST);
         }

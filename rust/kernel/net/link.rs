@@ -521,6 +521,10 @@ impl NewDevice<'_> {
 struct Priv<T: Driver> {
     /// One of the `STATE_*` values.
     state: AtomicU8,
+    /// How many of the driver's callbacks that the core goes on with the device after
+    /// (`open`, `stop`, `set_mac_address`, `change_mtu`, `xdp_setup_prog`) are running on it;
+    /// changed only under RTNL. [`Dev::unregister`] refuses to unregister the device meanwhile.
+    in_callback: AtomicU8,
     /// The lower device linked with [`Dev::link_lower`], with a reference (`dev_hold`), or
     /// null; changed only under RTNL. Unlinked when the device is uninitialised.
     lower: AtomicPtr<bindings::net_device>,
@@ -959,7 +963,19 @@ impl<T: Driver> Dev<T> {
     /// Unregisters the device now (calling [`Driver::uninit`] first), unless it is already
     /// unregistered, being unregistered, or queued to be with other devices (a `dellink`
     /// batch): then it does nothing. Returns whether it unregistered the device.
+    ///
+    /// From one of the device's own callbacks after which the core goes on with the device
+    /// ([`Driver::open`], [`Driver::stop`], [`Driver::set_mac_address`], [`Driver::change_mtu`],
+    /// [`Driver::xdp_setup_prog`]), it does nothing either (warned once) and returns `false`:
+    /// the core would set flags, send notifications and keep pointers to a device it had
+    /// already unregistered. [`Driver::registered`] and [`Driver::uninit`] may unregister it.
     pub fn unregister(&self, rtnl: &Rtnl) -> bool {
+        // SAFETY: `self` is a device of `T` with initialised data.
+        let busy = unsafe { (*Self::priv_ptr(self)).in_callback.load(Ordering::Relaxed) };
+        if busy != 0 {
+            crate::pr_warn_once!("net: Dev::unregister from the device's own callback refused\n");
+            return false;
+        }
         if !queueable(self, rtnl) {
             return false;
         }
@@ -993,6 +1009,18 @@ fn queueable(dev: &Device, _rtnl: &Rtnl) -> bool {
 struct Adapter<T: Driver>(PhantomData<T>);
 
 impl<T: Driver> Adapter<T> {
+    /// Runs `f`, a callback of the driver on `d` after which the core goes on with the device,
+    /// with [`Dev::unregister`] of `d` refused meanwhile.
+    fn in_callback<R>(d: &Dev<T>, _rtnl: &Rtnl, f: impl FnOnce() -> R) -> R {
+        // SAFETY: `d` is a device of `T` with initialised data. RTNL, which is held,
+        // serialises the counter's changes.
+        let c = unsafe { &(*Dev::<T>::priv_ptr(d)).in_callback };
+        c.fetch_add(1, Ordering::Relaxed);
+        let r = f();
+        c.fetch_sub(1, Ordering::Relaxed);
+        r
+    }
+
     const NETDEV_OPS: bindings::net_device_ops = bindings::net_device_ops {
         ndo_uninit: Some(Self::ndo_uninit),
         ndo_open: Some(Self::ndo_open),
@@ -1288,7 +1316,7 @@ impl<T: Driver> Adapter<T> {
     unsafe extern "C" fn ndo_open(dev: *mut bindings::net_device) -> c_int {
         // SAFETY: Called with RTNL held on a registered device of `T`.
         let (d, rtnl) = unsafe { (Self::dev(dev), Rtnl::assume_held()) };
-        from_result(|| T::open(d, &rtnl).map(|()| 0))
+        from_result(|| Self::in_callback(d, &rtnl, || T::open(d, &rtnl)).map(|()| 0))
     }
 
     /// # Safety
@@ -1298,7 +1326,7 @@ impl<T: Driver> Adapter<T> {
     unsafe extern "C" fn ndo_stop(dev: *mut bindings::net_device) -> c_int {
         // SAFETY: Called with RTNL held on a registered device of `T`.
         let (d, rtnl) = unsafe { (Self::dev(dev), Rtnl::assume_held()) };
-        from_result(|| T::stop(d, &rtnl).map(|()| 0))
+        from_result(|| Self::in_callback(d, &rtnl, || T::stop(d, &rtnl)).map(|()| 0))
     }
 
     /// # Safety
@@ -1408,7 +1436,7 @@ impl<T: Driver> Adapter<T> {
             if !is_valid_ether_addr(&addr) {
                 return Err(EADDRNOTAVAIL);
             }
-            T::set_mac_address(d, &addr, &rtnl)?;
+            Self::in_callback(d, &rtnl, || T::set_mac_address(d, &addr, &rtnl))?;
             Ok(0)
         })
     }
@@ -1422,7 +1450,7 @@ impl<T: Driver> Adapter<T> {
             // SAFETY: Called with RTNL held on a registered device of `T`.
             let (d, rtnl) = unsafe { (Self::dev(dev), Rtnl::assume_held()) };
             let mtu = u32::try_from(mtu).map_err(|_| EINVAL)?;
-            T::change_mtu(d, mtu, &rtnl)?;
+            Self::in_callback(d, &rtnl, || T::change_mtu(d, mtu, &rtnl))?;
             // SAFETY: RTNL is held; readers use `READ_ONCE()`.
             unsafe { ptr::write_volatile(&raw mut (*dev).mtu, mtu) };
             Ok(0)
@@ -1454,7 +1482,7 @@ impl<T: Driver> Adapter<T> {
             // SAFETY: A non-null program is valid, with the reference the core moved to us held
             // until it is put below, after the callback.
             let p = (!prog.is_null()).then(|| unsafe { Prog::from_raw(prog) });
-            T::xdp_setup_prog(d, p, &extack, &rtnl)?;
+            Self::in_callback(d, &rtnl, || T::xdp_setup_prog(d, p, &extack, &rtnl))?;
             if !prog.is_null() {
                 // The core moved a reference to the driver; the driver took its own if it kept
                 // the program. On error the core drops it itself.

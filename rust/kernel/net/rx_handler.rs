@@ -442,10 +442,19 @@ impl<H: RxHandler> Adapter<H> {
     unsafe extern "C" fn rx_handler(
         pskb: *mut *mut bindings::sk_buff,
     ) -> bindings::rx_handler_result {
-        // SAFETY: The core passes a valid skb, owned by the handler for this call.
-        let skb = unsafe { SkBuff::from_raw(*pskb) };
-        let Some(mut skb) = skb else {
+        // SAFETY: `pskb` is valid for the call.
+        let raw = unsafe { *pskb };
+        if raw.is_null() {
             return bindings::rx_handler_result_RX_HANDLER_PASS;
+        }
+        // The skb may be shared (pktgen's `netif_receive` mode, or a sender that keeps a
+        // reference); an `SkBuff` is not. Unshare it, as macvlan's handler does: a clone if it
+        // was shared, and if that fails the skb was freed and is consumed.
+        // SAFETY: The core passes a valid skb, owned by the handler for this call.
+        let raw = unsafe { bindings::skb_share_check(raw, bindings::GFP_ATOMIC) };
+        // SAFETY: `raw` is null or an unshared skb that the handler owns.
+        let Some(mut skb) = (unsafe { SkBuff::from_raw(raw) }) else {
+            return bindings::rx_handler_result_RX_HANDLER_CONSUMED;
         };
         // SAFETY: The device an skb is received on is alive while its rx handler runs.
         let lower = skb.dev().map(|d| unsafe { Device::from_raw(d.as_raw()) });

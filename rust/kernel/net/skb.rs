@@ -6,6 +6,13 @@
 //! transmit) or frees it. Dropping an [`SkBuff`] frees it as a drop (`kfree_skb()`, visible to
 //! drop monitors); [`SkBuff::consume`] frees it as consumed.
 //!
+//! An [`SkBuff`] is never shared (`skb->users` is one): its `&mut self` methods write fields
+//! that another holder of a shared skb could read at the same time. The abstractions make it
+//! so where the stack may hand over a shared skb: the rx handler adapter unshares the skb
+//! (`skb_share_check()`, as macvlan's handler does) before the handler gets it, and a device
+//! of `kernel::net::link` does not take shared skbs to transmit
+//! (`IFF_TX_SKB_SHARING` is cleared).
+//!
 //! An owned skb may be kept anywhere and for any time (it is `Send` and `'static`), longer than
 //! any device lives, and `skb->dev` holds no reference. So an [`SkBuff`] never relies on the
 //! device it carries: every call that hands it on names the device it goes to
@@ -26,8 +33,8 @@ pub const ETH_HLEN: usize = bindings::ETH_HLEN as usize;
 ///
 /// # Invariants
 ///
-/// `ptr` points to a valid `struct sk_buff` that this object owns (one reference of
-/// `skb->users`): nobody else frees it or passes it on.
+/// `ptr` points to a valid `struct sk_buff` that this object owns and that is not shared
+/// (`skb->users` is one): nobody else frees it, passes it on or changes it.
 pub struct SkBuff {
     ptr: NonNull<bindings::sk_buff>,
 }
@@ -40,10 +47,11 @@ impl SkBuff {
     ///
     /// # Safety
     ///
-    /// `ptr` must be a valid skb whose ownership the caller transfers to the new object.
+    /// `ptr` must be null or a valid skb that is not shared (`skb_shared()` is false), whose
+    /// ownership the caller transfers to the new object.
     #[inline]
     pub unsafe fn from_raw(ptr: *mut bindings::sk_buff) -> Option<Self> {
-        // INVARIANT: The caller transfers ownership of a valid skb.
+        // INVARIANT: The caller transfers ownership of a valid, unshared skb.
         NonNull::new(ptr).map(|ptr| Self { ptr })
     }
 
@@ -145,23 +153,11 @@ impl SkBuff {
         unsafe { bindings::skb_set_pkt_type(self.as_raw(), t) };
     }
 
-    /// Makes sure the skb is not shared before it is changed (`skb_share_check()`): returns it,
-    /// or a clone if it was shared. `None` if the clone failed (the skb was then freed).
-    pub fn unshare(self) -> Option<Self> {
-        // SAFETY: The skb is owned and passed on; the result is owned by the new object.
-        unsafe {
-            Self::from_raw(bindings::skb_share_check(
-                self.into_raw(),
-                bindings::GFP_ATOMIC,
-            ))
-        }
-    }
-
     /// Clones the skb (the data is shared, the metadata copied).
     pub fn try_clone(&self) -> Result<Self> {
         // SAFETY: The skb is valid.
         let c = unsafe { bindings::skb_clone(self.as_raw(), bindings::GFP_ATOMIC) };
-        // SAFETY: `skb_clone` returns a new skb owned by the caller, or null.
+        // SAFETY: `skb_clone` returns a new skb owned by the caller (`users` one), or null.
         unsafe { Self::from_raw(c) }.ok_or(ENOMEM)
     }
 

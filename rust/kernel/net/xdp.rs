@@ -270,8 +270,10 @@ impl RcuProg {
 
     /// Returns the program's id, as `bpftool prog` and `ip link` show it.
     pub fn id(&self) -> u32 {
-        // SAFETY: `aux` of a loaded program is valid and its id does not change.
-        unsafe { (*(*self.as_raw()).aux).id }
+        // SAFETY: `aux` is valid for as long as the program is. The id is read once, as
+        // `READ_ONCE()` does: `bpf_prog_free_id()` clears it when the last reference goes,
+        // which may happen while an RCU reader (`ProgSlot::get`) still looks at the program.
+        unsafe { core::ptr::read_volatile(core::ptr::addr_of!((*(*self.as_raw()).aux).id)) }
     }
 
     /// Returns whether the program was loaded as able to handle multi-buffer frames.
@@ -573,18 +575,14 @@ impl Iterator for XmitFrames<'_> {
 /// as the program and its redirect information require.
 ///
 /// Generic XDP may reallocate the skb's head, which must not happen to a shared skb (pktgen,
-/// for one, sends skbs it keeps a reference to): a shared `skb` is first replaced by a clone
-/// ([`SkBuff::unshare`]). If that fails the skb is freed without running the program, and the
-/// result is [`Action::Drop`].
+/// for one, sends skbs it keeps a reference to); an [`SkBuff`] is never shared.
 pub fn run_generic(
     prog: &RcuProg,
     skb: SkBuff,
     dev: &Device,
     _ctx: &RxContext,
 ) -> (Action, Option<SkBuff>) {
-    let Some(mut skb) = skb.unshare() else {
-        return (Action::Drop, None);
-    };
+    let mut skb = skb;
     skb.set_dev(dev);
     let mut raw = skb.into_raw();
     // SAFETY: `raw` is an owned, unshared skb of `dev`, which is alive for the call; `_ctx`

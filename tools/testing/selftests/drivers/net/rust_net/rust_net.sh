@@ -13,7 +13,7 @@ OBJ=$DIR/../xdp_rx_handler/xdp_progs.bpf.o
 DMOBJ=$DIR/rnet_devmap.bpf.o
 MOD=$DIR/rust_net_kunit.ko
 SUITE=rust_net_abstractions
-CASES=7
+CASES=8
 
 cleanup() {
 	rmmod rust_net_kunit 2>/dev/null

@@ -125,6 +125,9 @@ impl link::Driver for SameKind {
 /// How many `SelfUnreg` devices ran `uninit`.
 static SELF_UNINITS: AtomicUsize = AtomicUsize::new(0);
 
+/// What `Dev::unregister` returned in `SelfUnreg::change_mtu`: 1 refused, 2 unregistered.
+static SELF_MTU_UNREG: AtomicUsize = AtomicUsize::new(0);
+
 /// A link type whose devices unregister themselves in `uninit`, which `dellink` calls before it
 /// queues the device: the queue must not take it twice.
 struct SelfUnreg;
@@ -151,6 +154,14 @@ impl link::Driver for SelfUnreg {
         SELF_UNINITS.fetch_add(1, Ordering::Relaxed);
         // Already being deleted: this must do nothing.
         let _ = dev.unregister(rtnl);
+    }
+
+    fn change_mtu(dev: &Dev<Self>, _mtu: u32, rtnl: &Rtnl) -> Result {
+        // The core goes on with the device after this callback: unregistering it here must
+        // be refused.
+        let done = dev.unregister(rtnl);
+        SELF_MTU_UNREG.store(if done { 2 } else { 1 }, Ordering::Relaxed);
+        Ok(())
     }
 
     fn start_xmit(_dev: &Dev<Self>, skb: SkBuff, _ctx: &TxContext) {
@@ -333,6 +344,26 @@ mod tests {
         check_eq!(SELF_UNINITS.load(Ordering::Relaxed), before + 2);
         let rtnl = rtnl::lock();
         check!(Net::init().device_by_name(c"rnetself0", &rtnl).is_none());
+        Ok(())
+    }
+
+    /// A device cannot unregister itself from a callback after which the core goes on with
+    /// it (here `change_mtu`, through `dev_set_mtu()`): the device stays registered and takes
+    /// the MTU, and is unregistered normally afterwards.
+    #[test]
+    fn link_no_unregister_from_own_callback() -> Result {
+        let reg = KBox::pin_init(link::Registration::<SelfUnreg>::new(), GFP_KERNEL)?;
+        {
+            let rtnl = rtnl::lock();
+            let dev = reg.create(Net::init(), c"rnetself%d", None, &rtnl)?;
+            SELF_MTU_UNREG.store(0, Ordering::Relaxed);
+            dev.set_mtu(1400, &rtnl)?;
+            check_eq!(SELF_MTU_UNREG.load(Ordering::Relaxed), 1);
+            check_eq!(dev.mtu(), 1400);
+            check!(!dev.is_unregistering(&rtnl));
+            check!(dev.unregister(&rtnl));
+        }
+        drop(reg);
         Ok(())
     }
 

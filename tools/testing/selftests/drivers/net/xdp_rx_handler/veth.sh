@@ -14,6 +14,9 @@
 #   tx        they go back out of v1 through veth's XDP_TX path, to v0
 #   redirect  an XDP program run by the handler redirects them to vr0,
 #             whose peer vr1 receives them
+#   prog-pass an XDP program run by the handler passes them: the handler
+#             builds the skbs and they reach v1's stack (CONSUMED; a frame a
+#             program saw must not fall back to the skb path)
 #
 # Namespaces: v1, vr0, vr1 in the test's own netns; v0, v2, v3 in a peer netns.
 #
@@ -36,6 +39,7 @@ OBJ=$DIR/xdp_progs.bpf.o
 CTL=/sys/kernel/debug/xrh_testmod
 PINDIR=/sys/fs/bpf/xrh_progs
 PIN=$PINDIR/xrh_redirect
+PIN_PASS=$PINDIR/xrh_pass
 # shellcheck disable=SC2034 # xrh_watch.sh uses it
 PKT=$DIR/xrh_pkt.py
 TMP=$(mktemp -d)
@@ -108,13 +112,17 @@ ethtool_of() {
 run_case() {
 	local path=$1 mode=$2 tag=$1-$2-$((++RUNS)) ok=1 cnt_v1 cnt_v0 cnt_vr1 drops0 drops1
 	local want_result dst='' i
-	echo "$mode" > "$CTL/mode"
+	# prog-pass: the handler's program passes the frame, and the handler
+	# delivers it to v1's stack itself.
+	echo "${mode%-pass}" > "$CTL/mode"
 	[ "$mode" = prog ] && python3 "$DIR/xrh_pkt.py" setprog "$PIN" "$CTL/prog"
+	[ "$mode" = prog-pass ] && python3 "$DIR/xrh_pkt.py" setprog "$PIN_PASS" "$CTL/prog"
 	echo 0 > "$CTL/stats"
 	drops0=$(ethtool_of xdp_drops)
 	case $mode in
 	fallback) want_result=pass_fallback dst=v1 ;;
 	prog) want_result=redirect dst=vr1 ;;
+	prog-pass) want_result=consumed dst=v1 ;;
 	tx) want_result=tx dst=v0 ;;
 	*) want_result=$mode ;;
 	esac
@@ -150,12 +158,12 @@ run_case() {
 	}
 	check "${ST[calls]:-none}" "$N" "handler calls"
 	check "${ST[$want_result]:-none}" "$N" "handler $want_result results"
-	check "$cnt_v1" "$([ "$mode" = fallback ] && echo "$N" || echo 0)" "frames on v1's stack"
+	check "$cnt_v1" "$([ "$dst" = v1 ] && echo "$N" || echo 0)" "frames on v1's stack"
 	check "$cnt_v0" "$([ "$mode" = tx ] && echo "$N" || echo 0)" "frames sent back to v0"
 	check "$cnt_vr1" "$([ "$mode" = prog ] && echo "$N" || echo 0)" "frames redirected to vr1"
 	check "$((drops1 - drops0))" "$([ "$mode" = drop ] && echo "$N" || echo 0)" \
 		"xdp_drops of v1"
-	[ "$mode" = prog ] && echo -1 > "$CTL/prog"
+	[ "${mode%-pass}" = prog ] && echo -1 > "$CTL/prog"
 	[ $ok = 1 ]
 }
 
@@ -215,9 +223,9 @@ case_upper_program_blocks() {
 	[ $ok = 1 ]
 }
 
-ktap_set_plan 13
+ktap_set_plan 15
 for path in skb frame; do
-	for mode in fallback consumed drop tx prog; do
+	for mode in fallback consumed drop tx prog prog-pass; do
 		name=$path-$mode
 		[ "$mode" = prog ] && name=$path-redirect
 		if run_case "$path" "$mode"; then

@@ -59,7 +59,8 @@ cleanup() {
 setup() {
 	mountpoint -q /sys/fs/bpf || mount -t bpf bpf /sys/fs/bpf
 	if ! grep -q '^xdpvlan ' /proc/modules; then
-		insmod "$MOD" || return 1
+		# The module of the tree, or CONFIG_XDPVLAN=m installed.
+		if [ -f "$MOD" ]; then insmod "$MOD"; else modprobe xdpvlan; fi || return 1
 	fi
 	ip netns add "$PEER" || return 1
 	sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1

@@ -81,7 +81,8 @@ setup() {
 		mount -t bpf bpf /sys/fs/bpf || return 1
 	fi
 	if ! grep -q '^xdpvlan ' /proc/modules; then
-		insmod "$MOD" || return 1
+		# The module of the tree, or CONFIG_XDPVLAN=m installed.
+		if [ -f "$MOD" ]; then insmod "$MOD"; else modprobe xdpvlan; fi || return 1
 		LOADED=1
 	fi
 	ip netns add "$PEER" || return 1

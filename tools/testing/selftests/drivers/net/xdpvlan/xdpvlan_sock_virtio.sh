@@ -118,7 +118,9 @@ setup_base() {
 	[ -f "$OBJ" ] || { BROKEN="$OBJ not built"; return 1; }
 	mountpoint -q /sys/fs/bpf || step mount -t bpf bpf /sys/fs/bpf || return 1
 	if ! grep -q '^xdpvlan ' /proc/modules; then
-		step insmod "$MOD" || return 1
+		# The module of the tree, or CONFIG_XDPVLAN=m installed.
+		if [ -f "$MOD" ]; then step insmod "$MOD"; else step modprobe xdpvlan; fi ||
+			return 1
 		LOADED=1
 	fi
 	rm -rf "$PROGS"

@@ -7,7 +7,10 @@
  *   attach   write a device name (of the writer's netns) to attach, "-"
  *            to detach
  *   mode     fallback | consumed | drop | tx | prog
- *   prog     write an XDP program fd (used by "prog" mode), -1 to clear
+ *   prog     write an XDP program fd (used by "prog" mode), -1 to clear;
+ *            the handler acts on the program's action: a frame it passes
+ *            goes to the device's stack as an skb the handler builds
+ *            (CONSUMED), never back to the skb path once a program ran
  *   frags    1 (default): take multi-buffer frames like the others; 0: answer
  *            them with PASS_FALLBACK, as a handler that cannot take them
  *   stats    read: calls, calls with a multi-buffer frame and the count of
@@ -15,11 +18,6 @@
  *   hijack   write a device name: register the XDP rx handler alone, on a
  *            device whose skb rx_handler someone else registered (the write
  *            fails with the error); if that succeeds, unregister it at once
- *   leak     write a device name: take a reference to it that is never
- *            released. Not used by the selftests: it shows that the test
- *            run fails on a leaked reference (the device's unregistration
- *            then waits forever, and the reference tracker names the
- *            holder).
  */
 
 #include <linux/bpf.h>
@@ -68,6 +66,7 @@ static enum rx_xdp_handler_result xrh_run_prog(struct net_device *dev,
 					       struct xdp_buff *xdp)
 {
 	struct bpf_prog *prog = rcu_dereference(xrh.prog);
+	struct sk_buff *skb;
 	u32 act;
 
 	if (!prog)
@@ -76,8 +75,15 @@ static enum rx_xdp_handler_result xrh_run_prog(struct net_device *dev,
 	act = bpf_prog_run_xdp(prog, xdp);
 	switch (act) {
 	case XDP_PASS:
-		/* The test programs do not change a buffer they pass. */
-		return RX_XDP_HANDLER_PASS_FALLBACK;
+		/* A program ran, so the frame may not fall back: the skb path
+		 * would go on as if nothing had seen it. Deliver it to the
+		 * device's stack here, as an upper device delivers to its own.
+		 */
+		skb = xdp_build_skb_from_buff(xdp);
+		if (!skb)
+			return RX_XDP_HANDLER_DROP;
+		netif_receive_skb(skb);
+		return RX_XDP_HANDLER_CONSUMED;
 	case XDP_TX:
 		return RX_XDP_HANDLER_TX;
 	case XDP_REDIRECT:
@@ -221,26 +227,6 @@ static ssize_t xrh_hijack_write(struct file *file, const char __user *ubuf,
 	return xrh_name_write(ubuf, count, xrh_hijack);
 }
 
-static netdevice_tracker xrh_leak_tracker;
-
-static ssize_t xrh_leak_write(struct file *file, const char __user *ubuf,
-			      size_t count, loff_t *ppos)
-{
-	char name[IFNAMSIZ + 1] = {};
-	struct net_device *dev;
-	int err;
-
-	err = xrh_get_name(ubuf, count, name);
-	if (err)
-		return err;
-	dev = netdev_get_by_name(current->nsproxy->net_ns, name,
-				 &xrh_leak_tracker, GFP_KERNEL);
-	if (!dev)
-		return -ENODEV;
-	pr_info("xrh_testmod: leaking a reference to %s, as asked\n", name);
-	return count;
-}
-
 static ssize_t xrh_attach_write(struct file *file, const char __user *ubuf,
 				size_t count, loff_t *ppos)
 {
@@ -341,11 +327,6 @@ static const struct file_operations xrh_hijack_fops = {
 	.write = xrh_hijack_write,
 };
 
-static const struct file_operations xrh_leak_fops = {
-	.owner = THIS_MODULE,
-	.write = xrh_leak_write,
-};
-
 static const struct file_operations xrh_mode_fops = {
 	.owner = THIS_MODULE,
 	.write = xrh_mode_write,
@@ -394,7 +375,6 @@ static int __init xrh_init(void)
 	debugfs_create_file_unsafe("frags", 0600, xrh.dir, NULL, &xrh_frags_fops);
 	debugfs_create_file("stats", 0600, xrh.dir, NULL, &xrh_stats_fops);
 	debugfs_create_file("hijack", 0200, xrh.dir, NULL, &xrh_hijack_fops);
-	debugfs_create_file("leak", 0200, xrh.dir, NULL, &xrh_leak_fops);
 	return 0;
 }
 
