@@ -21,9 +21,15 @@ one JSON line per run to $XDPRX_OUT/bench-runs.jsonl:
   l0_pass_mv  the same on m0, macvlan's lower: its skb rx handler runs
   l1_lat      as l1_drop, with bn_pass_ts on v0 and bn_drop_ts on u1: the
               receive path's guest instructions per frame from v0's program
-              to u1's (lat_ns; see bench.bpf.c), whatever the sender does
+              to u1's (lat_ns; see bench.bpf.c), whatever the sender does.
+              2000 frames sent one by one, 0.2 ms apart, so that each has a
+              NAPI poll of its own (the skb path runs the lower's program on
+              all frames of a poll before their skbs go up: with batches, a
+              frame's time would hold its neighbours' work); the rate of
+              these modes means nothing
   mv_lat      the same from m0's program (driver mode, XDP_PASS) to mv1's
-              in generic mode: the skb, macvlan's rx handler, generic XDP
+              in generic mode: the skb, GRO's flush at the end of the poll,
+              macvlan's rx handler, generic XDP
   udp_xv      UDP into a socket on u1 (v0 and u1 pass, driver mode/native)
   udp_xs      the same on xdpvlan's skb path: no program on v0 (no hook
               call), u1's program runs on the skb
@@ -303,7 +309,9 @@ class Sender:
         path = ctypes.create_string_buffer(f'{PROGS}/bn_tx'.encode())
         self.fd, _ = self.gen.bpf(BPF_OBJ_GET, struct.pack('=QIII', ctypes.addressof(path), 0, 0, 0))
 
-    def send(self, peer, mac, count, size=60):
+    def send(self, peer, mac, count, size=60, one_by_one=False):
+        """one_by_one: a frame per BPF_PROG_RUN, 0.2 ms of guest time
+        apart, so that each frame has a NAPI poll of its own."""
         pid = os.fork()
         if pid == 0:
             try:
@@ -311,7 +319,12 @@ class Sender:
                 with open(f'/run/netns/{NS}') as f:
                     if libc.setns(f.fileno(), 0x40000000) < 0:
                         os._exit(3)
-                self.gen.send(self.fd, peer, count, mac, size)
+                if one_by_one:
+                    for _ in range(count):
+                        self.gen.send(self.fd, peer, 1, mac, size)
+                        time.sleep(0.0002)
+                else:
+                    self.gen.send(self.fd, peer, count, mac, size)
                 os._exit(0)
             except BaseException:
                 os._exit(4)
@@ -460,6 +473,8 @@ def setup_nics():
 
 ATTACHED = {}
 LAT = None
+# Frames of a *_lat run, sent one by one.
+LAT_FRAMES = 2000
 
 
 def attach(progs):
@@ -548,8 +563,15 @@ def run_frame_spec(mode, rep, frames, stats, sender, progs, peer, mac, devs, upp
             die(f'{d}: ifindex {i} is beyond bench.bpf.c\'s {Stats.SLOTS // 2} counters')
     up = ethtool_stats(upper) if upper in devs else {}
     LAT.clear(idx[-1])
+    # The *_lat modes time each frame's way from L0's program to the upper's
+    # (bench.bpf.c): one frame per NAPI poll, or the skb path's batching (the
+    # poll runs the program on all its frames before their skbs go up)
+    # would enter the time.
+    lat = mode.endswith('_lat') or '_lat@' in mode
+    if lat:
+        frames = LAT_FRAMES
     t0 = cpu_times()
-    sender.send(peer, mac, frames)
+    sender.send(peer, mac, frames, one_by_one=lat)
     settle(stats, idx)
     t1 = cpu_times()
     up2 = ethtool_stats(upper) if upper in devs else {}
@@ -560,6 +582,7 @@ def run_frame_spec(mode, rep, frames, stats, sender, progs, peer, mac, devs, upp
     # may be lost between the levels.
     l0 = seen[devs[0]][0]
     rec = {'mode': mode, 'rep': rep, 'requested': frames, 'sent': frames,
+           'one_by_one': lat,
            'lost_at_ring': frames - l0, 'seen': {d: s[0] for d, s in seen.items()},
            'lost_after_ring': l0 - cnt,
            'seconds': (last - first) / 1e9,

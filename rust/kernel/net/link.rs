@@ -1103,9 +1103,10 @@ impl<T: Driver> Adapter<T> {
                 allowed |= xdp_features::BASIC | xdp_features::REDIRECT;
             }
             (*dev).xdp_features &= allowed;
-            // `ether_setup()` allows shared skbs on transmit (pktgen sends one skb many times),
-            // but `start_xmit` gets an owned `SkBuff`; and netpoll would call `start_xmit` with
-            // interrupts disabled, outside the context `TxContext` promises.
+            // `ether_setup()` lets pktgen send one skb many times (clone_skb, burst), but
+            // `start_xmit` gets an owned `SkBuff`, unshared by the adapter (a clone per skb);
+            // and netpoll would call `start_xmit` with interrupts disabled, outside the context
+            // `TxContext` promises.
             let f = &mut (*dev).__bindgen_anon_1.__bindgen_anon_1;
             f.set_priv_flags(
                 (f.priv_flags() & !(bindings::netdev_priv_flags_IFF_TX_SKB_SHARING as c_ulong))
@@ -1234,11 +1235,19 @@ impl<T: Driver> Adapter<T> {
 
             // SAFETY: RTNL is held and the device is set up. On failure after `ndo_init` the
             // core calls `priv_destructor`; on earlier failures it does not, and the data is
-            // dropped here (the state tells which).
+            // dropped here (the state tells which). If a `NETDEV_REGISTER` notifier vetoed the
+            // device, the core is unregistering it: notifiers of its `NETDEV_UNREGISTER` may
+            // hold references, and the core calls `priv_destructor` once the last is gone
+            // (`netdev_run_todo()`; `free_netdev()` of the caller defers to it).
             let r = unsafe { bindings::register_netdevice(dev) };
             if r < 0 {
-                // SAFETY: As for `priv_destructor`: the device is not registered.
-                unsafe { Self::priv_destructor(dev) };
+                // SAFETY: `reg_state` changes only under RTNL, which is held.
+                let st = u32::from(unsafe { (*dev).reg_state });
+                if st != bindings::netdev_reg_state_NETREG_UNREGISTERING {
+                    // SAFETY: As for `priv_destructor`: the device is not registered, and
+                    // nobody holds a reference to it.
+                    unsafe { Self::priv_destructor(dev) };
+                }
                 return Err(Error::from_errno(r));
             }
             // SAFETY: The device is registered with initialised data.
@@ -1338,7 +1347,18 @@ impl<T: Driver> Adapter<T> {
         skb: *mut bindings::sk_buff,
         dev: *mut bindings::net_device,
     ) -> bindings::netdev_tx_t {
-        // SAFETY: The core passes an skb the driver now owns, for a registered device of `T`.
+        // The skb may be shared even with `IFF_TX_SKB_SHARING` cleared: pktgen sends every
+        // skb with a reference of its own (`F_SHARED`, its default, with `clone_skb 0` and
+        // `burst 1` too); an `SkBuff` is not. Unshare it, as `skb_share_check()` does for an
+        // rx handler: a clone if it was shared, and if that fails the skb was freed.
+        // SAFETY: The core passes an skb the driver now owns.
+        let skb = unsafe { bindings::skb_share_check(skb, bindings::GFP_ATOMIC) };
+        if skb.is_null() {
+            // SAFETY: `dev` is a registered device.
+            unsafe { bindings::dev_core_stats_tx_dropped_inc(dev) };
+            return bindings::netdev_tx_NETDEV_TX_OK;
+        }
+        // SAFETY: `skb` is an unshared skb the driver owns, for a registered device of `T`.
         let (d, skb) = unsafe { (Self::dev(dev), SkBuff::from_raw(skb)) };
         if let Some(skb) = skb {
             // INVARIANT: The core calls `ndo_start_xmit` with bottom halves disabled

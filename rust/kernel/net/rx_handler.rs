@@ -155,11 +155,14 @@ const fn verdict<'id>(r: bindings::rx_xdp_handler_result) -> XdpVerdict<'id> {
 ///
 /// `xdp` is the buffer of the current call of the XDP rx handler, unchanged since the driver
 /// passed it; `rxq` is scratch space in the adapter's stack frame for the upper device's
-/// receive queue information, which the adapter resets when the handler returns.
+/// receive queue information, which the adapter resets when the handler returns. `'a` is the
+/// whole call of the handler: the type is invariant in it, so that it cannot be shortened to
+/// the life of a local (see [`XdpRx::enter`]).
 pub struct XdpRx<'a, 'id> {
     xdp: &'a mut Buff,
     rxq: &'a mut MaybeUninit<bindings::xdp_rxq_info>,
     ctx: &'a XdpContext,
+    _call: Brand<'a>,
     _id: Brand<'id>,
 }
 
@@ -242,11 +245,16 @@ impl<'a, 'id> XdpRx<'a, 'id> {
 
     /// Lets the frame enter `upper`: from now on the frame is seen as received on `upper`
     /// (ingress ifindex, `xdp->rxq->dev`), with the lower device's memory model.
+    ///
+    /// `upper` is borrowed for the whole call of the handler (`'a`), not shorter: a redirect
+    /// keeps the device in the CPU's devmap or cpumap queue as the frame's ingress device
+    /// until the lower driver flushes at the end of its NAPI poll. A device the handler
+    /// reaches for `'a` (from its own data, or from RCU-published data under
+    /// [`XdpRx::ctx`]) stays alive until then: the poll is an RCU read-side critical section,
+    /// which a device's unregistration waits for. A device held only by a local reference
+    /// could be freed when that reference is dropped, before the flush.
     #[inline]
-    pub fn enter<'b>(self, upper: &'b Device) -> XdpRan<'b, 'id>
-    where
-        'a: 'b,
-    {
+    pub fn enter(self, upper: &'a Device) -> XdpRan<'a, 'id> {
         let xdp = self.xdp.as_raw();
         // SAFETY: `xdp` and its `rxq` are valid (type invariants of `Buff`); the copy goes to the
         // scratch space, which lives until the handler returns, as does `upper` (`'a`). The
@@ -267,8 +275,10 @@ impl<'a, 'id> XdpRx<'a, 'id> {
 
     /// Lets the frame enter `upper` and runs `prog` on it there; returns what the program
     /// returned, with the frame to act on it.
+    ///
+    /// `upper` is borrowed for the whole call of the handler, as for [`XdpRx::enter`].
     #[inline]
-    pub fn run<'b>(self, prog: &'b RcuProg, upper: &'b Device) -> Ran<'b, 'id>
+    pub fn run<'b>(self, prog: &'b RcuProg, upper: &'a Device) -> Ran<'b, 'id>
     where
         'a: 'b,
     {
@@ -529,6 +539,7 @@ impl<H: RxHandler> Adapter<H> {
             xdp: buff,
             rxq: &mut scratch,
             ctx: &ctx,
+            _call: PhantomData,
             _id: PhantomData,
         });
         // SAFETY: `xdp` is valid; the upper device's copy in `scratch` goes out of scope here.

@@ -8,10 +8,10 @@
 //!
 //! An [`SkBuff`] is never shared (`skb->users` is one): its `&mut self` methods write fields
 //! that another holder of a shared skb could read at the same time. The abstractions make it
-//! so where the stack may hand over a shared skb: the rx handler adapter unshares the skb
-//! (`skb_share_check()`, as macvlan's handler does) before the handler gets it, and a device
-//! of `kernel::net::link` does not take shared skbs to transmit
-//! (`IFF_TX_SKB_SHARING` is cleared).
+//! so where the stack may hand over a shared skb: the rx handler adapter and the transmit
+//! adapter of `kernel::net::link` unshare the skb (`skb_share_check()`, as macvlan's handler
+//! does) before the driver gets it, and a device of `kernel::net::link` does not offer to
+//! transmit one skb many times (`IFF_TX_SKB_SHARING` is cleared).
 //!
 //! An owned skb may be kept anywhere and for any time (it is `Send` and `'static`), longer than
 //! any device lives, and `skb->dev` holds no reference. So an [`SkBuff`] never relies on the

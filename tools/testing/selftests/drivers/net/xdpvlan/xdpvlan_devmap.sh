@@ -23,6 +23,12 @@
 # for one device, and N/2 as wrong.
 #
 # Twice: with L0's redirect first in the poll, and with L1's first.
+#
+# Then the other half of the same assumption, without the hook: two devmap
+# entries for the same device (dr0) with different egress programs
+# (xvd_egress, xvd_egress2), to which xvd_l0 redirects alternately within
+# one poll. Each frame must meet the program of its own entry; when the bulk
+# queue recorded the program of the poll's first frame, all N met that one.
 
 set -u
 DIR=$(cd "$(dirname "$0")" && pwd)
@@ -164,13 +170,37 @@ run() {
 	expect "egress_ifindex" "${C[xvd_out]:-}" "$IF_DR0=$N"
 	[ -n "${C[xvd_bad]+set}" ] || FAILS="$FAILS xvd_bad-not-read"
 	expect "wrong-ingress-by-redirector" "${C[xvd_bad]:-}" ""
+	# Through entry 0 only: its program saw all of them.
+	expect "program,key" "${C[xvd_prog]:-}" "0=$N"
 	t="$name: each frame's ingress_ifindex in the egress program"
 	result "$t is the device that redirected it"
 }
 
+# run_two: xvd_l0 redirects every frame itself, alternately to entries 0 and
+# 1 of xvd_dm (both dr0, different egress programs).
+run_two() {
+	local out k v half=$((N / 2))
+	local -A C=()
+	if out=$(xv run "$MAPS" "$PROGS/xvd_tx" "$PEER:d1" $N $MAC_XD1 2 "$IF_DR1" 30); then
+		while read -r k v; do
+			C[$k]=$v
+		done <<<"$out"
+		[ -z "${C[timeout]+set}" ] || FAILS="$FAILS timeout"
+	else
+		FAILS="$FAILS setup-or-send-failed:'$out'"
+	fi
+	expect "seen(L0,L1)" "${C[xvd_seen]:-}" "0=$N 1=0"
+	expect "dr1" "${C[xvd_rx]:-}" "$IF_DR1=$N"
+	expect "ingress_ifindex" "${C[xvd_in]:-}" "$IF_D0=$N"
+	# 2 * program + key: program 0 saw the frames for key 0, program 1
+	# those for key 1.
+	expect "program,key" "${C[xvd_prog]:-}" "0=$half 3=$half"
+	result "two devmap entries for dr0, one poll: each frame met its own entry's egress program"
+}
+
 trap cleanup EXIT
 ktap_print_header
-ktap_set_plan 7
+ktap_set_plan 9
 # Everything this test needs is part of the project's test set-up: a missing
 # piece is a failure, not a reason to skip.
 if [ "$(id -u)" != 0 ] || ! command -v bpftool >/dev/null || ! command -v python3 >/dev/null ||
@@ -189,4 +219,10 @@ else
 fi
 run 0 "L0 first"
 run 1 "L1 first"
+if out=$(xv set-devmap "$MAPS/xvd_dm" "$IF_DR0" "$PROGS/xvd_egress2" 1); then
+	ktap_test_pass "devmap entry 1 is dr0 with xvd_egress2: $out"
+else
+	ktap_test_fail "devmap entry 1 is dr0 with xvd_egress2: $out"
+fi
+run_two
 ktap_finished

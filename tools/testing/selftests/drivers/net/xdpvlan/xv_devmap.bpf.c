@@ -14,10 +14,19 @@
  *
  *   xvd_l0      on L0 (driver mode): alternates per test frame, by the
  *               number of test frames it has seen plus xvd_phase[0]: even
- *               -> redirect to xvd_dm[0], odd -> XDP_PASS (to L1)
+ *               -> redirect to xvd_dm[0], odd -> XDP_PASS (to L1). With
+ *               xvd_phase[0] = 2 it redirects every test frame itself,
+ *               alternately to xvd_dm[0] and xvd_dm[1]: two entries for
+ *               the same device with different egress programs.
  *   xvd_l1      on L1 (xdpvlan): redirects every test frame to xvd_dm[0]
- *   xvd_egress  the devmap entry's program (SEC("xdp/devmap"), so that libbpf
- *               loads it with expected_attach_type BPF_XDP_DEVMAP)
+ *   xvd_egress  the program of devmap entry 0 (SEC("xdp/devmap"), so that
+ *               libbpf loads it with expected_attach_type BPF_XDP_DEVMAP)
+ *   xvd_egress2 the program of devmap entry 1 (the two-entries case)
+ *
+ * The redirecting program also writes the devmap key it chose into the
+ * frame; the egress programs count the frames per (program, key) in
+ * xvd_prog: key 2 * program + frame's key. A frame must meet the program of
+ * the entry it was redirected to.
  *   xvd_pass    on the target's peer: counts what arrives, XDP_PASS
  *   xvd_tx      the traffic generator (BPF_PROG_TEST_RUN, live frames)
  */
@@ -38,11 +47,12 @@ struct xvd_frame {
 	struct udphdr udp;
 	__be32 magic;
 	__u32 tag;	/* ifindex of the device whose program redirected it */
+	__u32 key;	/* the devmap key it was redirected to */
 } __attribute__((packed));
 
 struct {
 	__uint(type, BPF_MAP_TYPE_DEVMAP);
-	__uint(max_entries, 1);
+	__uint(max_entries, 2);
 	__type(key, __u32);
 	__type(value, struct bpf_devmap_val);
 } xvd_dm SEC(".maps");
@@ -86,6 +96,14 @@ struct {
 	__type(key, __u32);
 	__type(value, __u64);
 } xvd_bad SEC(".maps");
+
+/* The egress programs: test frames per 2 * program + the frame's key. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16);
+	__type(key, __u32);
+	__type(value, __u64);
+} xvd_prog SEC(".maps");
 
 /* xvd_pass: test frames per ctx->ingress_ifindex. */
 struct {
@@ -143,9 +161,14 @@ int xvd_l0(struct xdp_md *ctx)
 		return XDP_ABORTED;
 	/* In the order the frames come: L0's NAPI poll runs on one CPU. */
 	n = __sync_fetch_and_add(seen, 1);
+	f->tag = ctx->ingress_ifindex;
+	if (*phase == 2) {
+		f->key = n & 1;
+		return bpf_redirect_map(&xvd_dm, n & 1, 0);
+	}
 	if ((n + *phase) & 1)
 		return XDP_PASS;	/* to the xdpvlan upper, if it is for it */
-	f->tag = ctx->ingress_ifindex;
+	f->key = 0;
 	return bpf_redirect_map(&xvd_dm, 0, 0);
 }
 
@@ -162,11 +185,11 @@ int xvd_l1(struct xdp_md *ctx)
 	if (seen)
 		__sync_fetch_and_add(seen, 1);
 	f->tag = ctx->ingress_ifindex;
+	f->key = 0;
 	return bpf_redirect_map(&xvd_dm, 0, 0);
 }
 
-SEC("xdp/devmap")
-int xvd_egress(struct xdp_md *ctx)
+static __always_inline int xvd_egress_as(struct xdp_md *ctx, __u32 prog)
 {
 	struct xvd_frame *f = xvd_test_frame(ctx);
 	__u32 in = ctx->ingress_ifindex, tag;
@@ -176,9 +199,22 @@ int xvd_egress(struct xdp_md *ctx)
 	tag = f->tag;
 	xvd_count(&xvd_in, in);
 	xvd_count(&xvd_out, ctx->egress_ifindex);
+	xvd_count(&xvd_prog, 2 * prog + (f->key & 1));
 	if (tag != in)
 		xvd_count(&xvd_bad, tag);
 	return XDP_PASS;
+}
+
+SEC("xdp/devmap")
+int xvd_egress(struct xdp_md *ctx)
+{
+	return xvd_egress_as(ctx, 0);
+}
+
+SEC("xdp/devmap")
+int xvd_egress2(struct xdp_md *ctx)
+{
+	return xvd_egress_as(ctx, 1);
 }
 
 SEC("xdp")

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: GPL-2.0
 """BPF helpers of xdpvlan_devmap.sh (python3 standard library, bpf(2) by ctypes).
 
-  xv_devmap.py set-devmap MAPPIN TARGET_IFINDEX EGRESS_PROGPIN
+  xv_devmap.py set-devmap MAPPIN TARGET_IFINDEX EGRESS_PROGPIN [KEY]
   xv_devmap.py counts MAPPIN
   xv_devmap.py reset MAPPIN
   xv_devmap.py put MAPPIN KEY VALUE
@@ -10,7 +10,7 @@
   xv_devmap.py flood PROGPIN [NETNS:]IFNAME COUNT DST_MAC SRC_IP DST_IP [COUNTER]
   xv_devmap.py run MAPDIR PROGPIN [NETNS:]IFNAME COUNT DST_MAC PHASE RX_IFINDEX SECONDS
 
-set-devmap: sets entry 0 of the pinned devmap MAPPIN to
+set-devmap: sets entry KEY (default 0) of the pinned devmap MAPPIN to
   struct bpf_devmap_val { ifindex = TARGET_IFINDEX, bpf_prog.fd = the pinned
   program EGRESS_PROGPIN }, reads it back and prints "ifindex prog_id".
   bpftool cannot do this: "bpftool map update" takes the value as raw bytes
@@ -43,7 +43,7 @@ flood: sends COUNT frames as gen does, in runs of 64. A single run of
 run: one case of xdpvlan_devmap.sh in one process (a Python start takes
   10-20 s in the debug test guest, and the case used to start one per map
   operation and per poll): resets MAPDIR's xvd_seen, xvd_in, xvd_out,
-  xvd_bad and xvd_rx, sets xvd_phase[0] = PHASE, sends as gen does, waits
+  xvd_bad, xvd_prog and xvd_rx, sets xvd_phase[0] = PHASE, sends as gen does, waits
   until xvd_rx[RX_IFINDEX] is COUNT (SECONDS at most, else it prints
   "timeout") and prints each of those maps as "NAME KEY=VALUE ..." (the
   entries sorted by key).
@@ -146,18 +146,18 @@ def u32_u64_map(path):
     return m
 
 
-def set_devmap(path, ifindex, progpath):
+def set_devmap(path, ifindex, progpath, index=0):
     m = Map(path)
     if m.ksize != 4 or m.vsize != 8:
         sys.exit(f'{path}: not a devmap with struct bpf_devmap_val values')
     pfd = obj_get(progpath)
     prog_id = struct.unpack_from('=2I', info(pfd, 8))[1]	# bpf_prog_info: type, id
-    key = struct.pack('=I', 0)
+    key = struct.pack('=I', index)
     m.update(key, struct.pack('=Ii', ifindex, pfd))
     got_if, got_id = struct.unpack('=II', m.lookup(key))
     print(got_if, got_id)
     if (got_if, got_id) != (ifindex, prog_id):
-        sys.exit(f'{path}[0] is ifindex {got_if} prog {got_id}, not {ifindex} {prog_id}')
+        sys.exit(f'{path}[{index}] is ifindex {got_if} prog {got_id}, not {ifindex} {prog_id}')
 
 
 def entries(m):
@@ -279,7 +279,7 @@ def live_frames(progpath, ifname, mac, *ips):
 
 
 def run(mapdir, progpath, ifname, count, mac, phase, rx_ifindex, seconds):
-    names = ('xvd_seen', 'xvd_in', 'xvd_out', 'xvd_bad', 'xvd_rx')
+    names = ('xvd_seen', 'xvd_in', 'xvd_out', 'xvd_bad', 'xvd_prog', 'xvd_rx')
     # All maps are opened before send() enters the peer's netns.
     maps = {n: u32_u64_map(f'{mapdir}/{n}') for n in names}
     for n in names:
@@ -300,8 +300,8 @@ def run(mapdir, progpath, ifname, count, mac, phase, rx_ifindex, seconds):
 def main():
     a = sys.argv[1:]
     try:
-        if len(a) == 4 and a[0] == 'set-devmap':
-            set_devmap(a[1], int(a[2]), a[3])
+        if len(a) in (4, 5) and a[0] == 'set-devmap':
+            set_devmap(a[1], int(a[2]), a[3], *(int(x) for x in a[4:]))
         elif len(a) == 2 and a[0] == 'counts':
             counts(a[1])
         elif len(a) == 2 and a[0] == 'reset':
