@@ -8,14 +8,6 @@ build=$(xdprx_build_dir)
 [ -f "$build/Module.symvers" ] || die "no kernel build in $build: run scripts/build-kernel.sh"
 st=$XDPRX_TOP/tools/testing/selftests
 inc=/usr/include/$(gcc -print-multiarch 2>/dev/null || echo x86_64-linux-gnu)
-for src in $(find "$st" -name '*.bpf.c' | sort); do
-	obj=${src%.c}.o
-	if [ ! -f "$obj" ] || [ "$src" -nt "$obj" ]; then
-		log "clang -target bpf ${src#"$XDPRX_TOP"/}"
-		"clang$XDPRX_LLVM" -O2 -g -target bpf -I"$inc" -c "$src" -o "$obj" ||
-			die "BPF build of $src failed"
-	fi
-done
 # Since 6.13 kbuild runs an external module's build in the module's own
 # directory, where the $(wildcard include/config/FOO) dependencies that fixdep
 # recorded find nothing: a module is not rebuilt when only the kernel's
@@ -34,4 +26,14 @@ for kb in $(find "$st" -name Kbuild | sort); do
 	make -s -C "$build" M="$dir" LLVM="$XDPRX_LLVM" modules >"$build/extmod.log" 2>&1 ||
 		{ cat "$build/extmod.log" >&2; die "module build in $dir failed"; }
 	cp "$conf" "$stamp"
+done
+# The BPF objects after the modules: cleaning a module's directory (above)
+# removes every *.o in it, rnet_devmap.bpf.o beside rust_net's Kbuild too.
+for src in $(find "$st" -name '*.bpf.c' | sort); do
+	obj=${src%.c}.o
+	if [ ! -f "$obj" ] || [ "$src" -nt "$obj" ]; then
+		log "clang -target bpf ${src#"$XDPRX_TOP"/}"
+		"clang$XDPRX_LLVM" -O2 -g -target bpf -I"$inc" -c "$src" -o "$obj" ||
+			die "BPF build of $src failed"
+	fi
 done

@@ -605,7 +605,7 @@ impl Upper {
     /// Runs the device's program in generic mode on an skb received for it; returns the skb if
     /// the program passed it (or if there is no program).
     fn run_prog_skb(&self, skb: SkBuff, dev: &Device, ctx: &RxContext) -> Option<SkBuff> {
-        let Some(prog) = self.prog.get(ctx.rcu()) else {
+        let Some(prog) = self.prog.get(ctx) else {
             return Some(skb);
         };
         let (act, skb) = xdp::run_generic(prog, skb, dev, ctx);
@@ -640,7 +640,7 @@ impl RxHandler for Demux {
         let Some(dst) = skb.eth_dest() else {
             return RxResult::Pass(skb);
         };
-        let Some(table) = self.table.get(ctx.rcu()) else {
+        let Some(table) = self.table.get(ctx) else {
             return RxResult::Pass(skb);
         };
         if is_multicast_ether_addr(&dst) {
@@ -681,14 +681,14 @@ impl RxHandler for Demux {
             return xdp.fallback();
         }
         let ctx = xdp.ctx();
-        let Some((up, _)) = self.table.get(ctx.rcu()).and_then(|t| t.lookup(&dst)) else {
+        let Some((up, _)) = self.table.get(ctx).and_then(|t| t.lookup(&dst)) else {
             return xdp.fallback();
         };
         let data = up.data();
         if data.flags & XDPVLAN_F_NO_NATIVE != 0 {
             return xdp.fallback();
         }
-        let prog = data.prog.get(ctx.rcu());
+        let prog = data.prog.get(ctx);
         if xdp.buff().has_frags() && prog.is_some_and(|p| !p.supports_frags()) {
             data.stats.inc_in(ctx, ST_FALLBACK);
             return xdp.fallback();
@@ -697,13 +697,17 @@ impl RxHandler for Demux {
             up.count_rx_dropped();
             return xdp.drop_frame();
         }
-        data.stats.inc_in(ctx, ST_RX_NATIVE);
         let len = xdp.buff().len() as u32;
         let ran = match prog {
-            None => xdp.enter(up),
+            None => {
+                data.stats.inc_in(ctx, ST_RX_NATIVE);
+                xdp.enter(up)
+            }
             Some(p) => {
                 let ran = xdp.run(p, up);
-                data.count_act(ctx, ran.action());
+                // Received natively, and the verdict: one update.
+                data.stats
+                    .inc2_in(ctx, ST_RX_NATIVE, action_stat(ran.action()));
                 match ran {
                     Ran::Pass(ran) => ran,
                     Ran::Drop(ran) => return ran.drop_frame(),
@@ -882,7 +886,7 @@ impl link::Driver for XdpVlan {
 
     fn stop(dev: &Dev<Self>, rtnl: &Rtnl) -> Result {
         let data = dev.data();
-        dev.unsync_addr_lists_from(&data.lower);
+        dev.unsync_from_lower(rtnl);
         if let Some(a) = dev.addr() {
             let _ = data.lower.uc_del(&a, rtnl);
         }
@@ -893,7 +897,7 @@ impl link::Driver for XdpVlan {
     fn set_rx_mode(dev: &Dev<Self>, mode: &RxMode<'_>) {
         let data = dev.data();
         // As every stacked device: addresses that do not fit the lower stay unsynced.
-        let _ = mode.sync_to(&data.lower);
+        let _ = mode.sync_to_lower();
         let mut f = KVec::new();
         for a in mode.uc_addrs() {
             if f.push(a, GFP_ATOMIC).is_err() {

@@ -184,7 +184,9 @@ impl Device {
         unsafe { ptr::read_volatile(&raw const (*self.as_raw()).mtu) }
     }
 
-    /// Changes the MTU as `ip link set mtu` does: validated by the driver, notified.
+    /// Changes the MTU as `ip link set mtu` does: validated by the driver, notified. A device of
+    /// a Rust link type refuses it with `EBUSY` from within its own
+    /// [`change_mtu`](super::link::Driver::change_mtu), which would recurse.
     pub fn set_mtu(&self, mtu: u32, _rtnl: &Rtnl) -> Result {
         let mtu = i32::try_from(mtu).map_err(|_| EINVAL)?;
         // SAFETY: RTNL is held, as `dev_set_mtu` requires.
@@ -200,8 +202,11 @@ impl Device {
     /// Returns whether the device is administratively up (`netif_running()`).
     #[inline]
     pub fn is_running(&self) -> bool {
-        // SAFETY: The device is valid.
-        unsafe { bindings::netif_running(self.as_raw()) }
+        // SAFETY: The device is valid. `state` is a word of bits that the core changes with
+        // atomic bit operations; one volatile read of it is `test_bit()`, done here inline
+        // rather than through a C helper, as the receive path asks it for every frame.
+        let state = unsafe { ptr::read_volatile(&raw const (*self.as_raw()).state) };
+        state & (1 << bindings::netdev_state_t___LINK_STATE_START) != 0
     }
 
     /// Returns whether the device has carrier.
@@ -295,17 +300,6 @@ impl Device {
         }
         // SAFETY: As for `uc_add`.
         to_result(unsafe { bindings::dev_uc_del(self.as_raw(), addr.as_ptr()) })
-    }
-
-    /// Removes the addresses that this device's `ndo_set_rx_mode` synchronised into `lower`
-    /// (see [`RxMode::sync_to`](super::link::RxMode::sync_to)).
-    pub fn unsync_addr_lists_from(&self, lower: &Device) {
-        // SAFETY: Both devices are valid. The functions take both address list locks
-        // themselves, and do nothing if the address lengths differ.
-        unsafe {
-            bindings::dev_uc_unsync(lower.as_raw(), self.as_raw());
-            bindings::dev_mc_unsync(lower.as_raw(), self.as_raw());
-        }
     }
 
     /// Returns the devices stacked directly on this one, for the duration of an RCU read-side

@@ -414,8 +414,11 @@ impl SetupDevice<'_> {
 ///
 /// `dev` is the device whose `ndo_set_rx_mode` is running, with its address list lock held,
 /// for as long as the object exists (it is only lent out by reference to the callback).
+/// `lower` is the lower device linked to it with [`Dev::link_lower`] when the callback began, if
+/// any: linked devices form no cycle, so its address list lock is not the one held.
 pub struct RxMode<'a> {
     dev: &'a Device,
+    lower: Option<&'a Device>,
 }
 
 impl RxMode<'_> {
@@ -441,14 +444,20 @@ impl RxMode<'_> {
         }
     }
 
-    /// Synchronises the device's unicast and multicast address lists into `lower`
-    /// (`dev_uc_sync()`, `dev_mc_sync()`), as a stacked device does; undone by
-    /// [`Device::unsync_addr_lists_from`]. Fails with `EINVAL` if the address lengths differ,
-    /// or `ENOMEM`, changing nothing.
-    pub fn sync_to(&self, lower: &Device) -> Result {
+    /// Synchronises the device's unicast and multicast address lists into the lower device
+    /// linked with [`Dev::link_lower`] (`dev_uc_sync()`, `dev_mc_sync()`), as a stacked device
+    /// does; undone by [`Dev::unsync_from_lower`]. Fails with `ENODEV` if no lower device is
+    /// linked, `EINVAL` if the address lengths differ, or `ENOMEM`, changing nothing.
+    ///
+    /// Only the linked lower: syncing into the device itself, or into a device that syncs back
+    /// into this one, would take an address list lock already held (the core refuses links
+    /// that make a cycle).
+    pub fn sync_to_lower(&self) -> Result {
+        let lower = self.lower.ok_or(ENODEV)?;
         // SAFETY: Both devices are valid. By the type invariants this device's address list
-        // lock is held, which the functions require of the source; they take `lower`'s
-        // themselves and check that the address lengths match.
+        // lock is held, which the functions require of the source, and `lower` is a lower
+        // device of it, whose lock they take themselves (nested, as lockdep knows stacked
+        // devices); they check that the address lengths match.
         to_result(unsafe { bindings::dev_uc_sync(lower.as_raw(), self.dev.as_raw()) })?;
         // SAFETY: As above.
         to_result(unsafe { bindings::dev_mc_sync(lower.as_raw(), self.dev.as_raw()) })
@@ -525,6 +534,9 @@ struct Priv<T: Driver> {
     /// (`open`, `stop`, `set_mac_address`, `change_mtu`, `xdp_setup_prog`) are running on it;
     /// changed only under RTNL. [`Dev::unregister`] refuses to unregister the device meanwhile.
     in_callback: AtomicU8,
+    /// Whether the driver's `change_mtu` is running on the device; changed only under RTNL. A
+    /// change of the device's MTU from within it is refused (see `ndo_change_mtu`).
+    in_change_mtu: AtomicBool,
     /// The lower device linked with [`Dev::link_lower`], with a reference (`dev_hold`), or
     /// null; changed only under RTNL. Unlinked when the device is uninitialised.
     lower: AtomicPtr<bindings::net_device>,
@@ -833,9 +845,11 @@ impl<T: Driver> Dev<T> {
         unsafe { &*dev.cast() }
     }
 
+    #[inline]
     fn priv_ptr(dev: &Device) -> *mut Priv<T> {
-        // SAFETY: The device is valid.
-        unsafe { bindings::netdev_priv(dev.as_raw()).cast() }
+        // SAFETY: The device is valid. Its private area is the flexible array `priv` at its
+        // end, as `netdev_priv()` returns it (computed inline: it is asked for every frame).
+        unsafe { (&raw mut (*dev.as_raw()).priv_).cast() }
     }
 
     /// Returns `dev` as a device of `T`, if it is one: if its `rtnl_link_ops` are
@@ -912,8 +926,11 @@ impl<T: Driver> Dev<T> {
     /// The link belongs to this device: it holds a reference on `lower` and is undone when the
     /// device is uninitialised (after [`Driver::uninit`], or when [`Driver::registered`]
     /// failed), so the device is never freed while `lower` still lists it. A device has at
-    /// most one lower device linked so: `EBUSY` for a second; `ENODEV` once the device is being
-    /// unregistered.
+    /// most one lower device linked so: `EBUSY` for a second; `ENODEV` once the device or
+    /// `lower` is being unregistered (a link made then would outlive `lower`'s
+    /// `NETDEV_UNREGISTER`, on which drivers act). The driver acts on `lower`'s
+    /// `NETDEV_UNREGISTER` itself (it unregisters the device, as macvlan does): until then the
+    /// link's reference keeps `lower`'s unregistration waiting.
     pub fn link_lower(&self, lower: &Device, extack: &ExtAck, _rtnl: &Rtnl) -> Result {
         // SAFETY: A device of `T` (type invariants); `state` and `lower` change only under RTNL,
         // which is held.
@@ -924,6 +941,11 @@ impl<T: Driver> Dev<T> {
         if st == STATE_UNINIT || reg != bindings::netdev_reg_state_NETREG_REGISTERED {
             return Err(ENODEV);
         }
+        // SAFETY: As above, for `lower`.
+        let lower_reg = u32::from(unsafe { (*lower.as_raw()).reg_state });
+        if lower_reg != bindings::netdev_reg_state_NETREG_REGISTERED {
+            return Err(ENODEV);
+        }
         if !p.lower.load(Ordering::Relaxed).is_null() {
             return Err(EBUSY);
         }
@@ -931,12 +953,32 @@ impl<T: Driver> Dev<T> {
         to_result(unsafe {
             bindings::netdev_upper_dev_link(lower.as_raw(), self.as_raw(), extack.as_raw())
         })?;
-        // INVARIANT: The link is recorded with the reference the field owns.
+        // INVARIANT: The link is recorded with the reference the field owns. Release: the
+        // device's `ndo_set_rx_mode`, which may run without RTNL, reads it.
         p.lower.store(
             ARef::into_raw(ARef::from(lower)).as_ptr().cast(),
-            Ordering::Relaxed,
+            Ordering::Release,
         );
         Ok(())
+    }
+
+    /// Removes the addresses that the device's `ndo_set_rx_mode` synchronised into its linked
+    /// lower device (see [`RxMode::sync_to_lower`]); nothing if none is linked. With RTNL held
+    /// (so not from `ndo_set_rx_mode`, whose address list lock this takes).
+    pub fn unsync_from_lower(&self, _rtnl: &Rtnl) {
+        // SAFETY: As in `link_lower`.
+        let lower = unsafe { (*Self::priv_ptr(self)).lower.load(Ordering::Relaxed) };
+        if lower.is_null() {
+            return;
+        }
+        // SAFETY: `lower` is the linked lower device, alive by the field's reference, which
+        // only `unlink_lower` drops under RTNL, held here. The functions take both address
+        // list locks themselves (neither is held: the caller is not `ndo_set_rx_mode`, which
+        // has no `Rtnl`), and do nothing if the address lengths differ.
+        unsafe {
+            bindings::dev_uc_unsync(lower, self.as_raw());
+            bindings::dev_mc_unsync(lower, self.as_raw());
+        }
     }
 
     /// Undoes [`Dev::link_lower`], if a lower device is linked; with RTNL held.
@@ -1377,9 +1419,17 @@ impl<T: Driver> Adapter<T> {
     unsafe extern "C" fn ndo_set_rx_mode(dev: *mut bindings::net_device) {
         // SAFETY: Called on a registered device of `T`.
         let d = unsafe { Self::dev(dev) };
+        // SAFETY: `d` is a device of `T`. Acquire pairs with the release in `link_lower`.
+        let lower = unsafe { (*Dev::<T>::priv_ptr(d)).lower.load(Ordering::Acquire) };
+        // SAFETY: A linked lower is held by `Priv::lower` until `unlink_lower`, which runs only
+        // when the device is uninitialised: after it was closed (the core calls
+        // `ndo_set_rx_mode` only on a device that is up) and its address lists were flushed
+        // under the address list lock that this call holds, so not during this call.
+        let lower = (!lower.is_null()).then(|| unsafe { Device::from_raw(lower) });
         // INVARIANT: The core calls `ndo_set_rx_mode` with the address list lock held; `mode`
-        // is only lent to the callback.
-        let mode = RxMode { dev: d };
+        // is only lent to the callback. `lower` is the linked lower device, which the core
+        // linked only if that made no cycle.
+        let mode = RxMode { dev: d, lower };
         T::set_rx_mode(d, &mode);
     }
 
@@ -1470,7 +1520,17 @@ impl<T: Driver> Adapter<T> {
             // SAFETY: Called with RTNL held on a registered device of `T`.
             let (d, rtnl) = unsafe { (Self::dev(dev), Rtnl::assume_held()) };
             let mtu = u32::try_from(mtu).map_err(|_| EINVAL)?;
-            Self::in_callback(d, &rtnl, || T::change_mtu(d, mtu, &rtnl))?;
+            // SAFETY: `d` is a device of `T`; RTNL, which is held, serialises the flag.
+            let busy = unsafe { &(*Dev::<T>::priv_ptr(d)).in_change_mtu };
+            // A `change_mtu` that changes the device's MTU again (`Device::set_mtu` on itself,
+            // or on a device whose own `change_mtu` comes back to it) would recurse for as long
+            // as the MTU changes, until the kernel stack overflows: the inner change fails.
+            if busy.swap(true, Ordering::Relaxed) {
+                return Err(EBUSY);
+            }
+            let r = Self::in_callback(d, &rtnl, || T::change_mtu(d, mtu, &rtnl));
+            busy.store(false, Ordering::Relaxed);
+            r?;
             // SAFETY: RTNL is held; readers use `READ_ONCE()`.
             unsafe { ptr::write_volatile(&raw mut (*dev).mtu, mtu) };
             Ok(0)

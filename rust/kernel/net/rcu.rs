@@ -8,6 +8,7 @@
 //!
 //! C header: [`include/linux/rcupdate.h`](srctree/include/linux/rcupdate.h)
 
+use super::context::RcuReadSide;
 use crate::{alloc::Flags, bindings, prelude::*, sync::rcu, sync::Arc, types::Opaque};
 use core::{
     ptr,
@@ -107,13 +108,15 @@ impl<T: Send + Sync> RcuArc<T> {
         }
     }
 
-    /// Returns the current value, for the duration of the RCU read-side critical section.
-    pub fn get<'a>(&'a self, _guard: &'a rcu::Guard) -> Option<&'a T> {
+    /// Returns the current value, for the duration of the RCU read-side critical section that
+    /// `_rcu` proves.
+    #[inline]
+    pub fn get<'a>(&'a self, _rcu: &'a impl RcuReadSide) -> Option<&'a T> {
         // Acquire pairs with the release in `replace`, as `rcu_dereference()` with
         // `rcu_assign_pointer()`.
         let p = self.ptr.load(Ordering::Acquire);
         // SAFETY: By the type invariants, a non-null `p` points to a live `T` that is not freed
-        // before the end of the current grace period, which `_guard` prevents for `'a`.
+        // before the end of the current grace period, which `_rcu` delays for `'a`.
         unsafe { p.as_ref() }
     }
 

@@ -39,7 +39,8 @@ use crate::{
     bindings,
     error::to_result,
     prelude::*,
-    sync::{aref::ARef, rcu, Arc},
+    sync::{aref::ARef, Arc},
+    types::NotThreadSafe,
 };
 use core::{marker::PhantomData, mem::MaybeUninit};
 
@@ -48,48 +49,33 @@ use core::{marker::PhantomData, mem::MaybeUninit};
 type Brand<'id> = PhantomData<fn(&'id ()) -> &'id ()>;
 
 /// The context of the skb rx handler: the receive path of the lower device, in softirq (or with
-/// bottom halves disabled), inside an RCU read-side critical section.
+/// bottom halves disabled), inside the core's RCU read-side critical section.
 ///
 /// Functions that need that context ([`xdp::run_generic`](super::xdp::run_generic)) take a
-/// reference to it; only the rx handler's adapter creates one.
+/// reference to it; only the rx handler's adapter creates one. It proves the read-side
+/// critical section to readers of RCU-published data
+/// ([`RcuReadSide`](super::context::RcuReadSide)), so that the handler reads them without
+/// taking the RCU read lock again.
 ///
 /// # Invariants
 ///
-/// The current CPU is in the receive path (bottom halves disabled) for as long as the object
-/// exists, and `guard` holds the RCU read lock.
-pub struct RxContext {
-    guard: rcu::Guard,
-}
+/// For as long as the object exists, the current CPU is in the receive path with bottom halves
+/// disabled, inside the RCU read-side critical section that `__netif_receive_skb_core()`'s
+/// callers hold around the rx handler (`netdev_rx_handler_register()` documents it).
+pub struct RxContext(NotThreadSafe);
 
-impl RxContext {
-    /// Returns the RCU read-side critical section the handler runs in.
-    #[inline]
-    pub fn rcu(&self) -> &rcu::Guard {
-        &self.guard
-    }
-}
-
-/// The context of the XDP rx handler: the lower driver's NAPI poll (softirq), inside an RCU
-/// read-side critical section, with the driver's XDP redirect context set up.
+/// The context of the XDP rx handler: the lower driver's NAPI poll (softirq), with the driver's
+/// XDP redirect context set up.
 ///
 /// [`XdpRx::ctx`] lends it to the handler, so that it can read RCU-published data and update
 /// per-CPU counters without taking the RCU read lock or disabling bottom halves again.
 ///
 /// # Invariants
 ///
-/// The current CPU is in a NAPI poll (bottom halves disabled) for as long as the object exists,
-/// and `guard` holds the RCU read lock.
-pub struct XdpContext {
-    guard: rcu::Guard,
-}
-
-impl XdpContext {
-    /// Returns the RCU read-side critical section the handler runs in.
-    #[inline]
-    pub fn rcu(&self) -> &rcu::Guard {
-        &self.guard
-    }
-}
+/// For as long as the object exists, the current CPU is in a NAPI poll with bottom halves
+/// disabled, which is an RCU read-side critical section (`xdp_do_pass()` documents it, as
+/// `rcu_read_lock_bh_held()` checks it).
+pub struct XdpContext(NotThreadSafe);
 
 impl super::context::private::Sealed for RxContext {}
 // INVARIANT (of `BhDisabled`): By the type invariants of `RxContext`.
@@ -97,6 +83,10 @@ impl super::context::BhDisabled for RxContext {}
 impl super::context::private::Sealed for XdpContext {}
 // INVARIANT (of `BhDisabled`): By the type invariants of `XdpContext`.
 impl super::context::BhDisabled for XdpContext {}
+// INVARIANT (of `RcuReadSide`): By the type invariants of `RxContext`.
+impl super::context::RcuReadSide for RxContext {}
+// INVARIANT (of `RcuReadSide`): By the type invariants of `XdpContext`.
+impl super::context::RcuReadSide for XdpContext {}
 
 /// What the skb rx handler did with an skb (`rx_handler_result_t`).
 ///
@@ -460,8 +450,15 @@ impl<H: RxHandler> Adapter<H> {
         // The skb may be shared (pktgen's `netif_receive` mode, or a sender that keeps a
         // reference); an `SkBuff` is not. Unshare it, as macvlan's handler does: a clone if it
         // was shared, and if that fails the skb was freed and is consumed.
-        // SAFETY: The core passes a valid skb, owned by the handler for this call.
-        let raw = unsafe { bindings::skb_share_check(raw, bindings::GFP_ATOMIC) };
+        // SAFETY: The core passes a valid skb, owned by the handler for this call; its `users`
+        // is read once, as `skb_shared()` does (inline: the common case needs no C call).
+        let users = unsafe { core::ptr::read_volatile(&raw const (*raw).users.refs.counter) };
+        let raw = if users == 1 {
+            raw
+        } else {
+            // SAFETY: As above.
+            unsafe { bindings::skb_share_check(raw, bindings::GFP_ATOMIC) }
+        };
         // SAFETY: `raw` is null or an unshared skb that the handler owns.
         let Some(mut skb) = (unsafe { SkBuff::from_raw(raw) }) else {
             return bindings::rx_handler_result_RX_HANDLER_CONSUMED;
@@ -474,15 +471,13 @@ impl<H: RxHandler> Adapter<H> {
             return bindings::rx_handler_result_RX_HANDLER_PASS;
         };
         // INVARIANT: The core calls rx handlers from `__netif_receive_skb_core()`, in the
-        // receive path with bottom halves disabled; the guard nests in its RCU read lock.
-        let ctx = RxContext {
-            guard: rcu::read_lock(),
-        };
+        // receive path with bottom halves disabled, inside its callers' RCU read lock.
+        let ctx = RxContext(NotThreadSafe);
         // The core goes on with `*pskb` and its `skb->dev`, which is set here to the device the
         // result names or to the lower one, whatever the skb handed back carried (it may be one
         // the handler kept from elsewhere). Both are alive for the rest of this receive: the
         // lower one as above, a named one by the borrow of the result, which lasts as long as
-        // `ctx`'s read-side critical section, nested in the core's.
+        // `ctx`, inside the core's read-side critical section.
         let (dev, res) = match h.handle_skb(skb, &ctx) {
             RxResult::Consumed => return bindings::rx_handler_result_RX_HANDLER_CONSUMED,
             RxResult::Another(s, up) if !core::ptr::eq(up, lower) => {
@@ -530,10 +525,8 @@ impl<H: RxHandler> Adapter<H> {
         let orig = unsafe { (*xdp).rxq };
         let mut scratch = MaybeUninit::uninit();
         // INVARIANT: `xdp_do_pass()` calls the handler from the lower driver's NAPI poll, with
-        // bottom halves disabled; the guard nests in its RCU read lock.
-        let ctx = XdpContext {
-            guard: rcu::read_lock(),
-        };
+        // bottom halves disabled.
+        let ctx = XdpContext(NotThreadSafe);
         // INVARIANT: The buffer is unchanged and the scratch space lives for the call.
         let v = h.handle_xdp(XdpRx {
             xdp: buff,

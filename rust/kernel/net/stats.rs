@@ -137,14 +137,63 @@ impl<const N: usize> PcpuCounters<N> {
         self.add_in(ctx, idx, 1)
     }
 
+    /// Adds one to counters `a` and `b` (which may be the same one, counted twice), in a
+    /// context where bottom halves are disabled: one call instead of two, for a per-frame path
+    /// that counts a frame twice (received, and by its program's verdict).
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use kernel::net::stats::PcpuCounters;
+    ///
+    /// let c = PcpuCounters::<3>::new(GFP_KERNEL)?;
+    /// c.inc2(0, 2);
+    /// c.inc2(2, 2);
+    /// assert_eq!(c.snapshot(), [1, 0, 3]);
+    /// # Ok::<(), Error>(())
+    /// ```
+    #[inline]
+    pub fn inc2_in(&self, _ctx: &impl BhDisabled, a: usize, b: usize) {
+        self.update2(a, b);
+    }
+
+    /// As [`PcpuCounters::inc2_in`], in any context but hard interrupt or NMI (bottom halves
+    /// are disabled around the update).
+    pub fn inc2(&self, a: usize, b: usize) {
+        // SAFETY: Disabling bottom halves has no preconditions outside hard interrupts.
+        unsafe { bindings::local_bh_disable() };
+        self.update2(a, b);
+        // SAFETY: Paired with the `local_bh_disable()` above.
+        unsafe { bindings::local_bh_enable() };
+    }
+
+    /// The offset of counter `idx` from the start of a CPU's `Cell<N>`, if `idx` is in range
+    /// (with a warning if it is not).
+    #[inline]
+    fn offset(idx: usize) -> Option<usize> {
+        if idx >= N {
+            crate::pr_warn_once!("PcpuCounters: index {} out of range\n", idx);
+            return None;
+        }
+        Some(offset_of!(Cell<N>, vals) + idx * core::mem::size_of::<bindings::u64_stats_t>())
+    }
+
+    /// The update of two counters. The caller has bottom halves disabled.
+    #[inline]
+    fn update2(&self, a: usize, b: usize) {
+        let (Some(oa), Some(ob)) = (Self::offset(a), Self::offset(b)) else {
+            return;
+        };
+        // SAFETY: As in `update`, for both offsets.
+        unsafe { bindings::u64_stats_pcpu_add2(self.ptr.as_ptr().cast(), oa, ob) };
+    }
+
     /// The update itself. The caller has bottom halves disabled.
     #[inline]
     fn update(&self, idx: usize, val: u32) {
-        if idx >= N {
-            crate::pr_warn_once!("PcpuCounters: index {} out of range\n", idx);
+        let Some(off) = Self::offset(idx) else {
             return;
-        }
-        let off = offset_of!(Cell<N>, vals) + idx * core::mem::size_of::<bindings::u64_stats_t>();
+        };
         // SAFETY: By the type invariants `ptr` is a per-CPU `Cell<N>`, which starts with its
         // `syncp`, and `off` is the offset of its counter `idx < N`. The caller has bottom halves
         // disabled: the task stays on this CPU and no other writer of this CPU's counters runs

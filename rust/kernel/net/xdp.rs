@@ -344,14 +344,15 @@ impl ProgSlot {
         }
     }
 
-    /// Returns the current program for the duration of the RCU read-side critical section. It
-    /// holds no reference: keep it with [`RcuProg::try_get`].
+    /// Returns the current program for the duration of the RCU read-side critical section that
+    /// `_rcu` proves. It holds no reference: keep it with [`RcuProg::try_get`].
     #[inline]
-    pub fn get<'a>(&'a self, _guard: &'a rcu::Guard) -> Option<&'a RcuProg> {
+    pub fn get<'a>(&'a self, _rcu: &'a impl super::context::RcuReadSide) -> Option<&'a RcuProg> {
         let p = self.ptr.load(Ordering::Acquire);
         // SAFETY: A non-null `p` is a program this slot held a reference on when it was loaded,
-        // inside the critical section of `_guard`; even if replaced since, it is freed only
-        // after the grace period `_guard` delays, and the borrow ends with `_guard`.
+        // inside the critical section that `_rcu` proves; even if replaced since, it is freed
+        // only after a grace period (`bpf_prog_put()` frees through `call_rcu()`), which that
+        // section delays, and the borrow ends with `_rcu`'s.
         (!p.is_null()).then(|| unsafe { RcuProg::from_raw(p) })
     }
 
@@ -453,8 +454,10 @@ impl Buff {
     /// Returns whether the frame has fragments beyond the linear part (multi-buffer XDP).
     #[inline]
     pub fn has_frags(&self) -> bool {
-        // SAFETY: The buffer is valid.
-        unsafe { bindings::xdp_buff_has_frags(self.as_raw()) }
+        // SAFETY: The buffer is valid; its `flags` are the caller's, as `xdp_buff_has_frags()`
+        // reads them (inline here: the receive path asks it for every frame).
+        let flags = unsafe { (*self.as_raw()).__bindgen_anon_1.__bindgen_anon_1.flags };
+        flags & bindings::xdp_buff_flags_XDP_FLAGS_HAS_FRAGS != 0
     }
 
     /// Returns whether the frame is in an AF_XDP zero-copy buffer, which cannot become an skb

@@ -9,7 +9,7 @@
 //! unregistering itself from its `uninit`, a devmap program run as a device's), with KASAN,
 //! lockdep and kmemleak watching.
 
-use core::sync::atomic::{AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicI32, AtomicUsize, Ordering};
 use kernel::{
     net::{
         device::Net,
@@ -128,6 +128,10 @@ static SELF_UNINITS: AtomicUsize = AtomicUsize::new(0);
 /// What `Dev::unregister` returned in `SelfUnreg::change_mtu`: 1 refused, 2 unregistered.
 static SELF_MTU_UNREG: AtomicUsize = AtomicUsize::new(0);
 
+/// What `Device::set_mtu` of the device itself returned in `SelfUnreg::change_mtu` (0 or an
+/// errno).
+static SELF_MTU_INNER: AtomicI32 = AtomicI32::new(0);
+
 /// A link type whose devices unregister themselves in `uninit`, which `dellink` calls before it
 /// queues the device: the queue must not take it twice.
 struct SelfUnreg;
@@ -156,11 +160,18 @@ impl link::Driver for SelfUnreg {
         let _ = dev.unregister(rtnl);
     }
 
-    fn change_mtu(dev: &Dev<Self>, _mtu: u32, rtnl: &Rtnl) -> Result {
+    fn change_mtu(dev: &Dev<Self>, mtu: u32, rtnl: &Rtnl) -> Result {
         // The core goes on with the device after this callback: unregistering it here must
         // be refused.
         let done = dev.unregister(rtnl);
         SELF_MTU_UNREG.store(if done { 2 } else { 1 }, Ordering::Relaxed);
+        // Changing its own MTU again from here would recurse (each inner call one lower)
+        // until the stack overflows: it must be refused.
+        let inner = dev.set_mtu(mtu - 1, rtnl);
+        SELF_MTU_INNER.store(
+            inner.map_or_else(|e| e.to_errno(), |()| 0),
+            Ordering::Relaxed,
+        );
         Ok(())
     }
 
@@ -348,8 +359,8 @@ mod tests {
     }
 
     /// A device cannot unregister itself from a callback after which the core goes on with
-    /// it (here `change_mtu`, through `dev_set_mtu()`): the device stays registered and takes
-    /// the MTU, and can be unregistered afterwards.
+    /// it (here `change_mtu`, through `dev_set_mtu()`), nor change its own MTU from there: the
+    /// device stays registered and takes the outer MTU, and can be unregistered afterwards.
     #[test]
     fn link_no_unregister_from_own_callback() -> Result {
         let reg = KBox::pin_init(link::Registration::<SelfUnreg>::new(), GFP_KERNEL)?;
@@ -357,8 +368,10 @@ mod tests {
             let rtnl = rtnl::lock();
             let dev = reg.create(Net::init(), c"rnetself%d", None, &rtnl)?;
             SELF_MTU_UNREG.store(0, Ordering::Relaxed);
+            SELF_MTU_INNER.store(0, Ordering::Relaxed);
             dev.set_mtu(1400, &rtnl)?;
             check_eq!(SELF_MTU_UNREG.load(Ordering::Relaxed), 1);
+            check_eq!(SELF_MTU_INNER.load(Ordering::Relaxed), EBUSY.to_errno());
             check_eq!(dev.mtu(), 1400);
             check!(!dev.is_unregistering(&rtnl));
             // Outside the callback it goes. (`SelfUnreg::uninit` unregisters the device itself,

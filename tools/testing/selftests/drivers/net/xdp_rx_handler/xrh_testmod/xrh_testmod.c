@@ -65,7 +65,9 @@ static rx_handler_result_t xrh_skb_handler(struct sk_buff **pskb)
 static enum rx_xdp_handler_result xrh_run_prog(struct net_device *dev,
 					       struct xdp_buff *xdp)
 {
-	struct bpf_prog *prog = rcu_dereference(xrh.prog);
+	/* Under the NAPI poll's disabled bottom halves, as the handler runs. */
+	struct bpf_prog *prog = rcu_dereference_check(xrh.prog,
+						      rcu_read_lock_bh_held());
 	struct sk_buff *skb;
 	u32 act;
 
