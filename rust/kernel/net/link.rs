@@ -134,16 +134,18 @@ impl AttrPolicy {
 /// A netlink message being filled with a device's link type attributes (see
 /// [`Driver::fill_info`]).
 ///
-/// Only attributes of the link type's [`Driver::POLICY`] can be put, with their policy's type:
-/// the core reserved room for exactly those.
+/// Only attributes of the link type's [`Driver::POLICY`] can be put, with their policy's type,
+/// each once (`EEXIST` for a second time), and only types below 64: the core reserved room for
+/// exactly those (`get_size`), and a message that overflows it makes `rtnl_getlink()` warn.
 ///
 /// # Invariants
 ///
 /// `skb` is the message that the `fill_info` call being handled fills, for `'a`; `policy` is the
-/// link type's policy.
+/// link type's policy; bit `n` of `put` is set if attribute `n` was put.
 pub struct InfoMsg<'a> {
     skb: *mut bindings::sk_buff,
     policy: &'static [AttrPolicy],
+    put: u64,
     _p: PhantomData<&'a mut ()>,
 }
 
@@ -151,6 +153,10 @@ impl InfoMsg<'_> {
     fn put(&mut self, ty: u16, t: u32, data: &[u8]) -> Result {
         if !self.policy.get(usize::from(ty)).is_some_and(|p| p.is(t)) || ty == 0 {
             return Err(EINVAL);
+        }
+        let bit = 1u64.checked_shl(u32::from(ty)).ok_or(EINVAL)?;
+        if self.put & bit != 0 {
+            return Err(EEXIST);
         }
         // SAFETY: `skb` is the message of the `fill_info` call that lent `self`; `data` is
         // readable for its length. `nla_put` fails with `EMSGSIZE` rather than overflow.
@@ -161,7 +167,10 @@ impl InfoMsg<'_> {
                 data.len() as c_int,
                 data.as_ptr().cast(),
             )
-        })
+        })?;
+        // INVARIANT: Attribute `ty` is in the message now.
+        self.put |= bit;
+        Ok(())
     }
 
     /// Puts the `u32` attribute `ty` (of type [`AttrPolicy::u32`] in the policy).
@@ -1474,10 +1483,11 @@ impl<T: Driver> Adapter<T> {
     ) -> c_int {
         // SAFETY: A registered device of `T`.
         let d = unsafe { Self::dev(dev.cast_mut()) };
-        // INVARIANT: The message of this call and `T`'s policy.
+        // INVARIANT: The message of this call and `T`'s policy; nothing put yet.
         let mut msg = InfoMsg {
             skb,
             policy: T::POLICY,
+            put: 0,
             _p: PhantomData,
         };
         from_result(|| T::fill_info(d, &mut msg).map(|()| 0))
