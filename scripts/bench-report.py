@@ -379,6 +379,10 @@ PROFILE_PAIRS = [
     ('l2_drop', 'l1_drop', 'a second level'),
     ('l0_pass_h', 'l0_pass', 'a frame for no upper: the registered handler'),
     ('l1_drop', 'l0_drop', 'a level, its program included'),
+    ('udp_xv', 'udp_mvx', 'per datagram into a socket: xdpvlan native, less macvlan with the '
+     'same L0 program (R3x)'),
+    ('tcp_xv', 'tcp_mvx', 'per 1448-byte segment into a socket: xdpvlan native, less macvlan '
+     'with the same L0 program (R6x)'),
 ]
 
 
@@ -459,9 +463,10 @@ def profile(d):
     for mode, boots in per.items():
         syms = set().union(*boots)
         prof[mode] = {k: sum(b.get(k, 0) for b in boots) / len(boots) for k in syms}
-    print('\n== profile (the profile kernel under icount: perf cpu-clock on the '
-          'receiving CPU, a sample per 9973 guest instructions; instructions per frame, '
-          'sender included, the idle loop left out)')
+    print('\n== profile (the profile kernel under icount: perf cpu-clock, a sample per '
+          '9973 guest instructions, the idle loop left out; frame modes: the receiving '
+          'CPU, instructions per frame, sender included; socket modes (udp_*, tcp_*): both '
+          'CPUs, instructions per datagram / per 1448 bytes received)')
     for mode, syms in sorted(prof.items()):
         top = sorted(syms.items(), key=lambda kv: -kv[1])[:6]
         print(f'   {mode:10} {sum(syms.values()):7.0f}  (idle {statistics.mean(idle[mode]):.0f})  ' +

@@ -41,7 +41,9 @@
 #        every 9973 guest instructions on the sender's CPU, where veth's
 #        NAPI runs), and the report's profile section: instructions per
 #        frame per function, and where two modes differ (l1_drop - l0_drop2:
-#        the hook's own cost). BENCH_SETS=none with it: the profile alone.
+#        the hook's own cost). Socket modes (udp_xv, udp_mvx, tcp_xv, ...)
+#        too: both CPUs recorded, instructions per datagram or per 1448
+#        bytes received. BENCH_SETS=none with it: the profile alone.
 #        scripts/bench-compare.py DIR DIR...  (do runs reproduce: is every
 #        ratio of each run within every other run's spread)
 #

@@ -607,14 +607,20 @@ def run_frame_spec(mode, rep, frames, stats, sender, progs, peer, mac, devs, upp
 # The profile's sampling period, in ns of guest time: under icount, guest
 # instructions (a prime, so that it does not beat with a per-frame loop).
 PROFILE_PERIOD = 9973
+# How long a profiled socket mode runs (guest seconds).
+PROFILE_SOCK_SECS = 2
 
 
 def profile(modes, frames, stats, sender):
-    """Runs each frame mode of modes once under perf record on CPU 1 (the
-    sender's, where veth's NAPI runs: sender and receiver) and writes
-    profile-<mode>.json: samples' periods summed per symbol, and the frames
-    L0 handled, so that a symbol's instructions per frame are its period /
-    frames (icount). The sender's share is the same in every mode."""
+    """Runs each mode of modes once under perf record and writes
+    profile-<mode>.json: samples' periods summed per symbol, and the units
+    of work done, so that a symbol's instructions per unit are its period /
+    units (icount). A frame mode records CPU 1 (the sender's, where veth's
+    NAPI runs: sender and receiver) and counts the frames L0 handled; the
+    sender's share is the same in every frame mode. A socket mode records
+    both CPUs (the receiving socket's on CPU 0) and counts the datagrams
+    received (UDP) or the bytes received / 1448, full-sized TCP segments
+    (TCP): sender, receive path and socket all included."""
     perf = shutil.which('perf')
     if not perf:
         die('BENCH_PROFILE needs perf (Debian: linux-perf)')
@@ -622,8 +628,10 @@ def profile(modes, frames, stats, sender):
         with open(f'/proc/sys/kernel/{knob}', 'w') as f:
             f.write(v)
     for mode in modes:
-        if mode not in FRAME_MODES:
-            die(f'BENCH_PROFILE: {mode} is not a frame mode ({", ".join(FRAME_MODES)})')
+        if mode not in FRAME_MODES and mode not in SOCK_MODES:
+            die(f'BENCH_PROFILE: {mode} is neither a frame mode ({", ".join(FRAME_MODES)}) '
+                f'nor a socket mode ({", ".join(SOCK_MODES)})')
+        sock = mode in SOCK_MODES
         # In the guest's own /tmp: on the 9p share of OUT perf record's
         # data came out with a header it had not finished (data size 0,
         # perf report: "failed to process sample").
@@ -631,7 +639,8 @@ def profile(modes, frames, stats, sender):
         # perf itself runs on CPU 0, so that only its sampling touches CPU 1.
         # Its workload is a cat of a pipe, which ends when the pipe is
         # closed.
-        rec = subprocess.Popen(['taskset', '-c', '0', perf, 'record', '-q', '-C', '1',
+        cpus = ['-a'] if sock else ['-C', '1']
+        rec = subprocess.Popen(['taskset', '-c', '0', perf, 'record', '-q', *cpus,
                                 '-e', 'cpu-clock', '-c', str(PROFILE_PERIOD), '-o', data,
                                 '--', 'cat'],
                                stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
@@ -639,7 +648,15 @@ def profile(modes, frames, stats, sender):
         time.sleep(1)
         if rec.poll() is not None:
             die(f'perf record failed: {rec.stderr.read().decode().strip()}')
-        r = run_frames(mode, 0, frames, stats, sender)
+        if not sock:
+            r = run_frames(mode, 0, frames, stats, sender)
+            units, unit = r['seen'][FRAME_MODES[mode][2][0]], 'frames'
+        elif SOCK_MODES[mode][0] == 'udp':
+            r = run_sock(mode, 0, PROFILE_SOCK_SECS, stats)
+            units, unit = r['received'], 'datagrams'
+        else:
+            r = run_sock(mode, 0, PROFILE_SOCK_SECS, stats)
+            units, unit = r['bytes'] // 1448, 'segments'
         rec.stdin.close()
         rc = rec.wait(timeout=120)
         if rc:
@@ -656,7 +673,7 @@ def profile(modes, frames, stats, sender):
             if len(f) == 3 and f[0].isdigit():
                 name = f[2].strip()
                 syms[name] = syms.get(name, 0) + int(f[0])
-        frames_l0 = r['seen'][FRAME_MODES[mode][2][0]]
+        frames_l0 = units
         if not syms or not frames_l0:
             # The data file stays for a look (perf report -i in a guest).
             head = '\n'.join(rep.stdout.splitlines()[:10])
@@ -665,9 +682,10 @@ def profile(modes, frames, stats, sender):
                 f'{data} copied to OUT; perf report said:\n{head}\n{rep.stderr.strip()}')
         os.unlink(data)
         with open(os.path.join(OUT, f'profile-{mode}.json'), 'w') as f:
-            json.dump({'mode': mode, 'frames': frames_l0, 'period': PROFILE_PERIOD,
+            json.dump({'mode': mode, 'frames': frames_l0, 'unit': unit,
+                       'cpus': 'all' if sock else '1', 'period': PROFILE_PERIOD,
                        'samples_total': sum(syms.values()), 'symbols': syms}, f)
-        print(f'profile {mode:10} {frames_l0} frames, {sum(syms.values())} ns sampled',
+        print(f'profile {mode:10} {frames_l0} {unit}, {sum(syms.values())} ns sampled',
               flush=True)
 
 

@@ -723,16 +723,21 @@ impl RxHandler for Demux {
         up.count_rx(ctx, len);
         match ran.pass_on() {
             PassOn::Done(v) => v,
-            PassOn::Declined(ran) => match ran.into_skb() {
-                Ok((skb, v)) => {
-                    // GRO, as the skb path gets it from the lower driver.
-                    up.receive_gro(skb);
-                    v
-                }
-                Err(v) => {
-                    up.count_rx_dropped();
-                    v
-                }
+            // The lower driver delivers its own skb if it can (veth, for frames from its
+            // peer's stack): no second skb, checksum state kept.
+            PassOn::Declined(ran) => match ran.deliver_by_lower() {
+                Ok(v) => v,
+                Err(ran) => match ran.into_skb() {
+                    Ok((skb, v)) => {
+                        // GRO, as the skb path gets it from the lower driver.
+                        up.receive_gro(skb);
+                        v
+                    }
+                    Err(v) => {
+                        up.count_rx_dropped();
+                        v
+                    }
+                },
             },
         }
     }

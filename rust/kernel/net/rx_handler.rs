@@ -17,8 +17,9 @@
 //!   enter an upper device with it, running that device's program or not.
 //! - [`XdpRan`]: the frame entered an upper device (it may have been changed by a program), so
 //!   it can no longer fall back. It is dropped, sent back out ([`XdpRan::tx`]), handed on to
-//!   the upper device's own XDP rx handler ([`XdpRan::pass_on`]), or turned into an skb of the
-//!   upper device ([`XdpRan::into_skb`]).
+//!   the upper device's own XDP rx handler ([`XdpRan::pass_on`]), or delivered to the upper
+//!   device's stack: by the lower driver, with the skb it has or builds
+//!   ([`XdpRan::deliver_by_lower`]), or as an skb the handler builds ([`XdpRan::into_skb`]).
 //! - [`Ran`]: what a program run in the upper device ([`XdpRx::run`]) returned, with the frame;
 //!   only a run that returned `XDP_REDIRECT` yields the [`XdpRedirect`] that can redirect.
 //!
@@ -145,12 +146,14 @@ const fn verdict<'id>(r: bindings::rx_xdp_handler_result) -> XdpVerdict<'id> {
 ///
 /// `xdp` is the buffer of the current call of the XDP rx handler, unchanged since the driver
 /// passed it; `rxq` is scratch space in the adapter's stack frame for the upper device's
-/// receive queue information, which the adapter resets when the handler returns. `'a` is the
-/// whole call of the handler: the type is invariant in it, so that it cannot be shortened to
-/// the life of a local (see [`XdpRx::enter`]).
+/// receive queue information, which the adapter resets when the handler returns. `another` is
+/// null or the driver's place for the device of `RX_XDP_HANDLER_ANOTHER`, valid for writes for
+/// the call. `'a` is the whole call of the handler: the type is invariant in it, so that it
+/// cannot be shortened to the life of a local (see [`XdpRx::enter`]).
 pub struct XdpRx<'a, 'id> {
     xdp: &'a mut Buff,
     rxq: &'a mut MaybeUninit<bindings::xdp_rxq_info>,
+    another: *mut *mut bindings::net_device,
     ctx: &'a XdpContext,
     _call: Brand<'a>,
     _id: Brand<'id>,
@@ -161,10 +164,11 @@ pub struct XdpRx<'a, 'id> {
 /// # Invariants
 ///
 /// `xdp->rxq` points to an `xdp_rxq_info` of `upper` that carries the lower device's memory
-/// model, valid until the handler returns.
+/// model, valid until the handler returns. `another` is as in [`XdpRx`].
 pub struct XdpRan<'a, 'id> {
     xdp: &'a mut Buff,
     upper: &'a Device,
+    another: *mut *mut bindings::net_device,
     _id: Brand<'id>,
 }
 
@@ -259,6 +263,7 @@ impl<'a, 'id> XdpRx<'a, 'id> {
         XdpRan {
             xdp: self.xdp,
             upper,
+            another: self.another,
             _id: PhantomData,
         }
     }
@@ -314,7 +319,7 @@ pub enum PassOn<'a, 'id> {
     /// The upper device's own XDP rx handler took a decision: return it.
     Done(XdpVerdict<'id>),
     /// The upper device has no XDP rx handler or it declined the frame: deliver it on the upper
-    /// device yourself ([`XdpRan::into_skb`]).
+    /// device ([`XdpRan::deliver_by_lower`], [`XdpRan::into_skb`]).
     Declined(XdpRan<'a, 'id>),
 }
 
@@ -349,13 +354,36 @@ impl<'a, 'id> XdpRan<'a, 'id> {
     #[inline]
     pub fn pass_on(self) -> PassOn<'a, 'id> {
         // SAFETY: The frame is valid and `xdp->rxq` describes the upper device, whose handler
-        // `xdp_do_pass` looks up under RCU.
-        let r = unsafe { bindings::xdp_do_pass(self.xdp.as_raw()) };
+        // `xdp_do_pass` looks up under RCU; `another` is null or the driver's place, valid for
+        // the call (type invariants), which the upper handler may fill for its verdict.
+        let r = unsafe { bindings::xdp_do_pass(self.xdp.as_raw(), self.another) };
         if r == bindings::rx_xdp_handler_result_RX_XDP_HANDLER_PASS_FALLBACK {
             PassOn::Declined(self)
         } else {
             PassOn::Done(verdict(r))
         }
+    }
+
+    /// Asks the lower driver to deliver the frame, as it is now, to the stack of the upper
+    /// device (`RX_XDP_HANDLER_ANOTHER`): the driver goes on as for its own `XDP_PASS`, with
+    /// the skb it has or builds received on the upper device. No second skb, and the skb keeps
+    /// what the driver knows of the frame (veth: the checksum state of its peer's skb). Gives
+    /// the frame back if the driver cannot deliver on another device: then use
+    /// [`XdpRan::into_skb`].
+    ///
+    /// The driver delivers before its NAPI poll ends, which the upper device outlives (it is
+    /// borrowed for the handler's whole call, as for [`XdpRx::enter`]).
+    #[inline]
+    pub fn deliver_by_lower(self) -> core::result::Result<XdpVerdict<'id>, Self> {
+        if self.another.is_null() {
+            return Err(self);
+        }
+        // SAFETY: A non-null `another` is valid for writes for the handler's call (type
+        // invariants); the driver reads it for this verdict only.
+        unsafe { *self.another = self.upper.as_raw() };
+        Ok(verdict(
+            bindings::rx_xdp_handler_result_RX_XDP_HANDLER_ANOTHER,
+        ))
     }
 
     /// Builds an skb of the upper device around the frame (`xdp_build_skb_from_buff()`), which
@@ -508,10 +536,12 @@ impl<H: RxHandler> Adapter<H> {
     /// # Safety
     ///
     /// Called by `xdp_do_pass()` for a device on which a [`Registration<H>`] is registered, in
-    /// the driver's NAPI poll under RCU, with a valid buffer that it owns.
+    /// the driver's NAPI poll under RCU, with a valid buffer that it owns, and with `another`
+    /// null or valid for writes for the call.
     unsafe extern "C" fn rx_xdp_handler(
         dev: *mut bindings::net_device,
         xdp: *mut bindings::xdp_buff,
+        another: *mut *mut bindings::net_device,
     ) -> bindings::rx_xdp_handler_result {
         // SAFETY: The core passes a valid device and buffer.
         let (dev, buff) = unsafe { (Device::from_raw(dev), Buff::from_raw(xdp)) };
@@ -527,10 +557,12 @@ impl<H: RxHandler> Adapter<H> {
         // INVARIANT: `xdp_do_pass()` calls the handler from the lower driver's NAPI poll, with
         // bottom halves disabled.
         let ctx = XdpContext(NotThreadSafe);
-        // INVARIANT: The buffer is unchanged and the scratch space lives for the call.
+        // INVARIANT: The buffer is unchanged, the scratch space lives for the call, and
+        // `another` is as the core passed it.
         let v = h.handle_xdp(XdpRx {
             xdp: buff,
             rxq: &mut scratch,
+            another,
             ctx: &ctx,
             _call: PhantomData,
             _id: PhantomData,

@@ -43,6 +43,7 @@ static const char * const xrh_result_names[] = {
 	[RX_XDP_HANDLER_REDIRECT] = "redirect",
 	[RX_XDP_HANDLER_TX] = "tx",
 	[RX_XDP_HANDLER_DROP] = "drop",
+	[RX_XDP_HANDLER_ANOTHER] = "another",
 };
 
 static struct {
@@ -104,7 +105,8 @@ static enum rx_xdp_handler_result xrh_run_prog(struct net_device *dev,
 }
 
 static enum rx_xdp_handler_result xrh_handler(struct net_device *dev,
-					      struct xdp_buff *xdp)
+					      struct xdp_buff *xdp,
+					      struct net_device **another)
 {
 	enum rx_xdp_handler_result ret;
 
