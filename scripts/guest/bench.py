@@ -636,7 +636,8 @@ def profile(modes, frames, stats, sender):
         # data came out with a header it had not finished (data size 0,
         # perf report: "failed to process sample").
         data = f'/tmp/perf-{mode}.data'
-        # perf itself runs on CPU 0, so that only its sampling touches CPU 1.
+        # perf itself runs on CPU 0, so that only its sampling touches CPU 1
+        # (a socket mode records CPU 0 too: perf's own work is in it).
         # Its workload is a cat of a pipe, which ends when the pipe is
         # closed.
         cpus = ['-a'] if sock else ['-C', '1']
