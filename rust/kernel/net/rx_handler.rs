@@ -146,14 +146,15 @@ const fn verdict<'id>(r: bindings::rx_xdp_handler_result) -> XdpVerdict<'id> {
 ///
 /// `xdp` is the buffer of the current call of the XDP rx handler, unchanged since the driver
 /// passed it; `rxq` is scratch space in the adapter's stack frame for the upper device's
-/// receive queue information, which the adapter resets when the handler returns. `another` is
-/// null or the driver's place for the device of `RX_XDP_HANDLER_ANOTHER`, valid for writes for
-/// the call. `'a` is the whole call of the handler: the type is invariant in it, so that it
-/// cannot be shortened to the life of a local (see [`XdpRx::enter`]).
+/// receive queue information, which the adapter resets when the handler returns. `pass` is
+/// null or the driver's `struct xdp_pass` for this buffer (the place for the device of
+/// `RX_XDP_HANDLER_ANOTHER`, the frame's partial checksum), valid for writes for the call.
+/// `'a` is the whole call of the handler: the type is invariant in it, so that it cannot be
+/// shortened to the life of a local (see [`XdpRx::enter`]).
 pub struct XdpRx<'a, 'id> {
     xdp: &'a mut Buff,
     rxq: &'a mut MaybeUninit<bindings::xdp_rxq_info>,
-    another: *mut *mut bindings::net_device,
+    pass: *mut bindings::xdp_pass,
     ctx: &'a XdpContext,
     _call: Brand<'a>,
     _id: Brand<'id>,
@@ -164,11 +165,11 @@ pub struct XdpRx<'a, 'id> {
 /// # Invariants
 ///
 /// `xdp->rxq` points to an `xdp_rxq_info` of `upper` that carries the lower device's memory
-/// model, valid until the handler returns. `another` is as in [`XdpRx`].
+/// model, valid until the handler returns. `pass` is as in [`XdpRx`].
 pub struct XdpRan<'a, 'id> {
     xdp: &'a mut Buff,
     upper: &'a Device,
-    another: *mut *mut bindings::net_device,
+    pass: *mut bindings::xdp_pass,
     _id: Brand<'id>,
 }
 
@@ -263,7 +264,7 @@ impl<'a, 'id> XdpRx<'a, 'id> {
         XdpRan {
             xdp: self.xdp,
             upper,
-            another: self.another,
+            pass: self.pass,
             _id: PhantomData,
         }
     }
@@ -290,10 +291,14 @@ impl<'a, 'id> XdpRx<'a, 'id> {
 }
 
 impl<'a, 'id> XdpRedirect<'a, 'id> {
-    /// Redirects the frame to the target the program chose (`xdp_do_redirect()`). The verdict
-    /// tells the driver to flush; if the redirect failed, it asks for a drop instead.
+    /// Redirects the frame to the target the program chose (`xdp_do_redirect()`), with a
+    /// partial checksum completed first. The verdict tells the driver to flush; if the redirect
+    /// failed, it asks for a drop instead.
     pub fn redirect(self) -> XdpVerdict<'id> {
         let XdpRedirect { ran, prog } = self;
+        if ran.complete_csum().is_err() {
+            return ran.drop_frame();
+        }
         // SAFETY: The frame, the upper device and the program are valid; the handler runs in
         // the driver's NAPI poll with its redirect context set up, and by the type invariants
         // the CPU's redirect information is the one `prog` set for this frame.
@@ -336,6 +341,15 @@ impl<'a, 'id> XdpRan<'a, 'id> {
         self.upper
     }
 
+    /// Completes a partial checksum that the driver left in the frame (`xdp_pass_csum_help()`),
+    /// before the frame leaves as an XDP frame or a new skb. Fails if the programs moved the
+    /// checksummed span out of the frame's data: the frame should then be dropped.
+    fn complete_csum(&self) -> Result {
+        // SAFETY: The frame is valid and `pass` is null or the driver's, valid for writes for
+        // the handler's call (type invariants); the handler runs in the driver's NAPI poll.
+        to_result(unsafe { bindings::xdp_pass_csum_help(self.xdp.as_raw(), self.pass) })
+    }
+
     /// Asks the lower driver to drop the frame (and count it).
     #[inline]
     pub fn drop_frame(self) -> XdpVerdict<'id> {
@@ -343,7 +357,7 @@ impl<'a, 'id> XdpRan<'a, 'id> {
     }
 
     /// Asks the lower driver to send the frame, as it is now, out of the lower device through
-    /// its XDP_TX path.
+    /// its XDP_TX path (which completes a partial checksum).
     #[inline]
     pub fn tx(self) -> XdpVerdict<'id> {
         verdict(bindings::rx_xdp_handler_result_RX_XDP_HANDLER_TX)
@@ -354,9 +368,9 @@ impl<'a, 'id> XdpRan<'a, 'id> {
     #[inline]
     pub fn pass_on(self) -> PassOn<'a, 'id> {
         // SAFETY: The frame is valid and `xdp->rxq` describes the upper device, whose handler
-        // `xdp_do_pass` looks up under RCU; `another` is null or the driver's place, valid for
-        // the call (type invariants), which the upper handler may fill for its verdict.
-        let r = unsafe { bindings::xdp_do_pass(self.xdp.as_raw(), self.another) };
+        // `xdp_do_pass` looks up under RCU; `pass` is null or the driver's, valid for the call
+        // (type invariants), which the upper handler may fill for its verdict.
+        let r = unsafe { bindings::xdp_do_pass(self.xdp.as_raw(), self.pass) };
         if r == bindings::rx_xdp_handler_result_RX_XDP_HANDLER_PASS_FALLBACK {
             PassOn::Declined(self)
         } else {
@@ -367,7 +381,8 @@ impl<'a, 'id> XdpRan<'a, 'id> {
     /// Asks the lower driver to deliver the frame, as it is now, to the stack of the upper
     /// device (`RX_XDP_HANDLER_ANOTHER`): the driver goes on as for its own `XDP_PASS`, with
     /// the skb it has or builds received on the upper device. No second skb, and the skb keeps
-    /// what the driver knows of the frame (veth: the checksum state of its peer's skb). Gives
+    /// what the driver knows of the frame (veth: the checksum state of its peer's skb, a
+    /// partial checksum left partial). Gives
     /// the frame back if the driver cannot deliver on another device: then use
     /// [`XdpRan::into_skb`].
     ///
@@ -375,22 +390,26 @@ impl<'a, 'id> XdpRan<'a, 'id> {
     /// borrowed for the handler's whole call, as for [`XdpRx::enter`]).
     #[inline]
     pub fn deliver_by_lower(self) -> core::result::Result<XdpVerdict<'id>, Self> {
-        if self.another.is_null() {
+        if self.pass.is_null() {
             return Err(self);
         }
-        // SAFETY: A non-null `another` is valid for writes for the handler's call (type
-        // invariants); the driver reads it for this verdict only.
-        unsafe { *self.another = self.upper.as_raw() };
+        // SAFETY: A non-null `pass` is valid for writes for the handler's call (type
+        // invariants); the driver reads `another` for this verdict only.
+        unsafe { (*self.pass).another = self.upper.as_raw() };
         Ok(verdict(
             bindings::rx_xdp_handler_result_RX_XDP_HANDLER_ANOTHER,
         ))
     }
 
     /// Builds an skb of the upper device around the frame (`xdp_build_skb_from_buff()`), which
-    /// takes the frame's memory. On success returns the skb, with its protocol and device set,
-    /// and the verdict that the frame was consumed; if no skb could be built, returns the
-    /// verdict to drop the frame.
+    /// takes the frame's memory, with a partial checksum completed first (the new skb has no
+    /// checksum state). On success returns the skb, with its protocol and device set, and the
+    /// verdict that the frame was consumed; if no skb could be built, returns the verdict to
+    /// drop the frame.
     pub fn into_skb(self) -> core::result::Result<(SkBuff, XdpVerdict<'id>), XdpVerdict<'id>> {
+        if self.complete_csum().is_err() {
+            return Err(self.drop_frame());
+        }
         // SAFETY: The frame is valid and in NAPI context, as `napi_build_skb()` requires; the skb
         // takes over the frame's memory.
         let skb = unsafe { bindings::xdp_build_skb_from_buff(self.xdp.as_raw()) };
@@ -536,12 +555,12 @@ impl<H: RxHandler> Adapter<H> {
     /// # Safety
     ///
     /// Called by `xdp_do_pass()` for a device on which a [`Registration<H>`] is registered, in
-    /// the driver's NAPI poll under RCU, with a valid buffer that it owns, and with `another`
-    /// null or valid for writes for the call.
+    /// the driver's NAPI poll under RCU, with a valid buffer that it owns, and with `pass` null
+    /// or the driver's `struct xdp_pass` for the buffer, valid for writes for the call.
     unsafe extern "C" fn rx_xdp_handler(
         dev: *mut bindings::net_device,
         xdp: *mut bindings::xdp_buff,
-        another: *mut *mut bindings::net_device,
+        pass: *mut bindings::xdp_pass,
     ) -> bindings::rx_xdp_handler_result {
         // SAFETY: The core passes a valid device and buffer.
         let (dev, buff) = unsafe { (Device::from_raw(dev), Buff::from_raw(xdp)) };
@@ -558,11 +577,11 @@ impl<H: RxHandler> Adapter<H> {
         // bottom halves disabled.
         let ctx = XdpContext(NotThreadSafe);
         // INVARIANT: The buffer is unchanged, the scratch space lives for the call, and
-        // `another` is as the core passed it.
+        // `pass` is as the core passed it.
         let v = h.handle_xdp(XdpRx {
             xdp: buff,
             rxq: &mut scratch,
-            another,
+            pass,
             ctx: &ctx,
             _call: PhantomData,
             _id: PhantomData,

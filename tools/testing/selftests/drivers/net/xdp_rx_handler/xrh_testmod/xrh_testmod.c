@@ -64,7 +64,8 @@ static rx_handler_result_t xrh_skb_handler(struct sk_buff **pskb)
 }
 
 static enum rx_xdp_handler_result xrh_run_prog(struct net_device *dev,
-					       struct xdp_buff *xdp)
+					       struct xdp_buff *xdp,
+					       struct xdp_pass *pass)
 {
 	/* Under the NAPI poll's disabled bottom halves, as the handler runs. */
 	struct bpf_prog *prog = rcu_dereference_check(xrh.prog,
@@ -80,8 +81,11 @@ static enum rx_xdp_handler_result xrh_run_prog(struct net_device *dev,
 	case XDP_PASS:
 		/* A program ran, so the frame may not fall back: the skb path
 		 * would go on as if nothing had seen it. Deliver it to the
-		 * device's stack here, as an upper device delivers to its own.
+		 * device's stack here, as an upper device delivers to its own,
+		 * with a complete checksum: the new skb has no checksum state.
 		 */
+		if (xdp_pass_csum_help(xdp, pass))
+			return RX_XDP_HANDLER_DROP;
 		skb = xdp_build_skb_from_buff(xdp);
 		if (!skb)
 			return RX_XDP_HANDLER_DROP;
@@ -90,7 +94,8 @@ static enum rx_xdp_handler_result xrh_run_prog(struct net_device *dev,
 	case XDP_TX:
 		return RX_XDP_HANDLER_TX;
 	case XDP_REDIRECT:
-		if (xdp_do_redirect(dev, xdp, prog))
+		if (xdp_pass_csum_help(xdp, pass) ||
+		    xdp_do_redirect(dev, xdp, prog))
 			return RX_XDP_HANDLER_DROP;
 		return RX_XDP_HANDLER_REDIRECT;
 	default:
@@ -106,7 +111,7 @@ static enum rx_xdp_handler_result xrh_run_prog(struct net_device *dev,
 
 static enum rx_xdp_handler_result xrh_handler(struct net_device *dev,
 					      struct xdp_buff *xdp,
-					      struct net_device **another)
+					      struct xdp_pass *pass)
 {
 	enum rx_xdp_handler_result ret;
 
@@ -131,7 +136,7 @@ static enum rx_xdp_handler_result xrh_handler(struct net_device *dev,
 		ret = RX_XDP_HANDLER_TX;
 		break;
 	case XRH_PROG:
-		ret = xrh_run_prog(dev, xdp);
+		ret = xrh_run_prog(dev, xdp, pass);
 		break;
 	default:
 		ret = RX_XDP_HANDLER_PASS_FALLBACK;
